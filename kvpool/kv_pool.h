@@ -1,0 +1,99 @@
+// KvPool: the facade over all KV metadata (DESIGN.md §4). It owns a fixed array of pages of
+// B entries, the lanes of every sequence (pages + pos[] + logβ[] host mirror) and each
+// sequence's eviction policy. The engine owns K/V storage laid out as [num_pages, B, D] per
+// layer-agnostic page; kvpool tells it where to write (lane views) and what to move
+// (CompactionPlan).
+//
+// Threading: not thread-safe. Only the engine-loop thread calls it (one thread owns mutable
+// inference state, DESIGN.md §7.5). No CUDA, no I/O.
+//
+// One step of a sequence, in order:
+//   reserve(seq, T)        every lane gets room for T more entries (may allocate pages)
+//   lanes(seq)             views the engine writes the T new K/V rows into, at [len, len+T)
+//   append(seq, pos, lb)   records pos and logβ of those rows; lanes grow by T
+//   compress(seq)          applies the policy when due; returns the plan the engine applies
+//                          before the next step that touches these pages
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "kvpool/compaction_plan.h"
+#include "kvpool/types.h"
+
+namespace trimserve {
+
+struct KvPoolOptions {
+  int64_t num_pages = 0;     // fixed for the pool's lifetime
+  int64_t page_size = 16;    // B
+  int64_t num_layers = 0;    // L
+  int64_t num_kv_heads = 0;  // Hkv
+};
+
+struct SequenceKvStats {
+  int64_t retained = 0;       // entries currently cached, summed over all lanes
+  int64_t offered = 0;        // entries ever appended, summed over all lanes
+  int64_t num_processed = 0;  // tokens processed (q = num_processed + 1 in scores)
+  int64_t num_compressions = 0;
+};
+
+struct KvPoolStats {
+  int64_t pages_total = 0;
+  int64_t pages_used = 0;
+  int64_t num_sequences = 0;
+  int64_t evicted_budget = 0;  // entries evicted by per-sequence budgets
+};
+
+class KvPool {
+ public:
+  // Validates options (positive sizes) via create(); the constructor assumes valid options.
+  static Result<std::unique_ptr<KvPool>> create(const KvPoolOptions& options);
+  explicit KvPool(const KvPoolOptions& options);
+  ~KvPool();
+
+  const KvPoolOptions& options() const;
+
+  // Registers a sequence with no entries. Errors: id already present (kFailedPrecondition);
+  // budget < 1 for a policy that evicts, window_sinks >= budget, floor_ratio outside [0, 1),
+  // buffer < 0 (kInvalidArgument, naming the field).
+  Status add_sequence(SeqId seq, const SequenceKvConfig& config);
+  bool has_sequence(SeqId seq) const;
+
+  // Ensures every lane of `seq` has capacity for `n` more entries. On kResourceExhausted
+  // nothing changed (all-or-nothing).
+  Status reserve(SeqId seq, int64_t n);
+
+  // View of lane (layer, head) of `seq`. Precondition: the sequence exists.
+  LaneView lane(SeqId seq, int64_t layer, int64_t head) const;
+
+  // Records `positions.size()` = T new entries in every lane after the engine wrote their K/V
+  // at indices [len, len+T). log_beta is [T, L, Hkv] row-major. Precondition: reserve(seq, T)
+  // succeeded since the last append.
+  void append(SeqId seq, std::span<const int32_t> positions, std::span<const float> log_beta);
+
+  // Runs the sequence's policy if due (DESIGN.md §3 "When"): per-lane policies cut a lane with
+  // len >= budget + buffer to its budget; trimkv-global cuts the sequence once its total
+  // reaches (budget + buffer)*L*Hkv to budget*L*Hkv (with the per-lane floor). Returns the
+  // moves and freed pages; an empty plan when nothing was due.
+  CompactionPlan compress(SeqId seq);
+
+  // Drops the sequence and frees its pages. Returns the freed pages.
+  std::vector<PageId> release(SeqId seq);
+
+  // Metadata of a lane, in lane order (for tests and session bookkeeping).
+  std::vector<int32_t> lane_positions(SeqId seq, int64_t layer, int64_t head) const;
+  std::vector<float> lane_log_beta(SeqId seq, int64_t layer, int64_t head) const;
+
+  SequenceKvStats sequence_stats(SeqId seq) const;
+  KvPoolStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace trimserve

@@ -1,0 +1,10 @@
+// Entry points of trimserve's subcommands. Each takes argv with argv[0] = the subcommand name
+// and returns the process exit code: 0 ok, 2 bad usage/config, 1 runtime error.
+#pragma once
+
+namespace trimserve::cli {
+
+int generate_main(int argc, char** argv);
+int tokenize_main(int argc, char** argv);
+
+}  // namespace trimserve::cli
