@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# README command (2): install what is missing, build everything, run every test.
+# Exits non-zero when any step or any test fails. .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash deploy/install-deps.sh
+cmake -S . -B build -G Ninja
+cmake --build build
+ctest --test-dir build --output-on-failure -j2 --timeout 900
