@@ -63,9 +63,14 @@ class KvPool {
   Status add_sequence(SeqId seq, const SequenceKvConfig& config);
   bool has_sequence(SeqId seq) const;
 
-  // Ensures every lane of `seq` has capacity for `n` more entries. On kResourceExhausted
-  // nothing changed (all-or-nothing).
+  // Ensures every lane of `seq` has capacity for `n` more entries, taking pages from the free
+  // list. All-or-nothing: on kResourceExhausted (message: pages needed and free) nothing
+  // changed. Errors: unknown seq (kNotFound), n < 0 (kInvalidArgument).
   Status reserve(SeqId seq, int64_t n);
+
+  // Pages reserve(seq, n) would take now (0 when the lanes already have room); for admission
+  // checks. Saturates at INT64_MAX for absurd n. Precondition: the sequence exists.
+  int64_t pages_needed(SeqId seq, int64_t n) const;
 
   // View of lane (layer, head) of `seq`. Precondition: the sequence exists.
   LaneView lane(SeqId seq, int64_t layer, int64_t head) const;
@@ -77,11 +82,17 @@ class KvPool {
 
   // Runs the sequence's policy if due (DESIGN.md §3 "When"): per-lane policies cut a lane with
   // len >= budget + buffer to its budget; trimkv-global cuts the sequence once its total
-  // reaches (budget + buffer)*L*Hkv to budget*L*Hkv (with the per-lane floor). Returns the
-  // moves and freed pages; an empty plan when nothing was due.
+  // reaches (budget + buffer)*L*Hkv to budget*L*Hkv (with the per-lane floor). Scores use
+  // q = num_processed + 1 and the ranking of kvpool/retention_score.h. Returns the moves and
+  // freed pages; an empty plan when nothing was due or nothing was evicted. Freed pages go
+  // back to the free list at once: apply the plan before the next engine step.
   CompactionPlan compress(SeqId seq);
+  // Same, into a caller-owned plan that is cleared first; reusing one plan across steps keeps
+  // its buffers (a due compress at M = 1024, L*Hkv = 224 can emit ~10^5 moves).
+  void compress(SeqId seq, CompactionPlan& plan);
 
-  // Drops the sequence and frees its pages. Returns the freed pages.
+  // Drops the sequence and frees its pages. Returns the freed pages (empty for an unknown id,
+  // so a second release is harmless).
   std::vector<PageId> release(SeqId seq);
 
   // Metadata of a lane, in lane order (for tests and session bookkeeping).
@@ -90,6 +101,11 @@ class KvPool {
 
   SequenceKvStats sequence_stats(SeqId seq) const;
   KvPoolStats stats() const;
+
+  // Audits the bookkeeping (O(pages + entries)): no page leaked or double-owned, page owners
+  // and fills match the lanes, each sequence's `retained` equals its lanes' lengths. Returns
+  // kInternal naming the first violation. For tests and debug checks; mutates nothing.
+  Status check_invariants() const;
 
  private:
   struct Impl;
