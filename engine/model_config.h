@@ -29,7 +29,11 @@ struct RopeScaling {
   // llama3 / yarn parameters (unused by "default" and "linear").
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 0;
+  int64_t original_max_position_embeddings = 0;  // 0 when the config leaves it out
+  // yarn only (transformers' defaults); attention_factor 0 means "derive from factor".
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  double attention_factor = 0.0;
 };
 
 struct ModelConfig {
@@ -70,9 +74,17 @@ struct ModelConfig {
   int64_t retention_gate_input_size() const;
 };
 
-// Parses and validates `<dir>/config.json`. Errors name the key:
+// Parses and validates `<dir>/config.json`. Errors name the key (the source is the file's
+// path, so messages read "<dir>/config.json: <key>: ..."):
 //   "config.json: num_hidden_layers: expected a positive integer, got \"two\"",
 //   "config.json: architectures: unsupported 'LlamaForCausalLM' (supported: Qwen3ForCausalLM)".
+// Codes: kNotFound (no dir / no config.json), kInvalidArgument (bad JSON, types, ranges),
+// kUnimplemented (valid but unsupported: architecture, hidden_act, rope type, sliding window).
+// Absent keys take transformers' Qwen3Config defaults (rope_theta 10000, max_position_embeddings
+// 32768, tie_word_embeddings false, ...). TrimKV: `retention_gate` names the gate; without it,
+// `memory_size` alone means rg; absent TrimKV numbers take TrimKVQwen3Config's defaults
+// (memory_size 1024, buffer_size 128, retention_gate_intermediate_size 512). A gate-less
+// config leaves every TrimKV field zero. qk_norm is left true: the weight loader decides it.
 Result<ModelConfig> load_model_config(const std::string& model_dir);
 
 // Same, from JSON text (tests; `source` names it in errors).

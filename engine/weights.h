@@ -82,6 +82,15 @@ struct ModelWeights {
 //    expected [32, 128]", "missing tensor model.norm.weight", "...: file truncated: data ends at
 //   byte 81920 but the file has 40960 bytes". Unused extra tensors are an error too (a sign of
 //   the wrong architecture), except rotary_emb.inv_freq buffers.
+// Decided from the tensors, written into the returned config:
+//   - qk_norm: q_norm/k_norm present in every layer (true) or none (false); anything else errors.
+//   - o_proj.bias is optional even with attention_bias (o_bias stays empty when absent).
+//   - a tied checkpoint may still hold lm_head.weight if it equals the embedding (ignored).
+//   - config.json without TrimKV keys but with gate tensors: the gate kind (rg3 if gate_proj;
+//     rg2 if linear1's input width is 2*D*Hkv != C; else rg), I and the sharing come from the
+//     tensors, memory_size/buffer_size from the TrimKV reference defaults (1024 / 128).
+// Files are mmap'd only for the duration of the call; the result owns f32 copies. Thread-safe
+// (no shared state); call from any thread.
 Result<std::unique_ptr<ModelWeights>> load_model_weights(const std::string& model_dir);
 
 }  // namespace trimserve
