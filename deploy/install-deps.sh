@@ -45,6 +45,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -f "$here/tests/js/package.json" ]; then
   if [ ! -d "$here/tests/js/node_modules" ] || [ "$here/tests/js/package.json" -nt "$here/tests/js/node_modules" ]; then
     echo "install-deps: npm install in tests/js"
-    (cd "$here/tests/js" && npm install --no-audit --no-fund --loglevel=error && touch node_modules)
+    (cd "$here/tests/js" && npm install --no-audit --no-fund --no-package-lock --loglevel=error && touch node_modules)
   fi
 fi

@@ -1,6 +1,8 @@
 // `trimserve generate`: one prompt through the CPU engine with the TrimKV-managed KV cache.
 // The flags and the --json / --logits-out outputs are a contract other tools call (issue 3).
+#include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,6 +11,7 @@
 #include "engine/cpu/cpu_engine.h"
 #include "engine/sampler.h"
 #include "engine/stop_matcher.h"
+#include "engine/streaming_decoder.h"
 #include "kvpool/kv_pool.h"
 #include "scheduler/sequence_runner.h"
 #include "server/cli/commands.h"
@@ -30,7 +33,13 @@ struct Generation {
   std::vector<float> logits_rows;  // [output.size(), V] when asked for
   SequenceKvStats kv;
   nlohmann::json kv_dump;
+  double prefill_s = 0;  // wall time of the prompt's steps
+  double decode_s = 0;   // wall time of the decode steps (sampling included)
 };
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
 
 Result<Generation> run_generation(const ModelBundle& model, const GenerateOptions& opt,
                                   std::vector<int32_t> prompt, bool stream_to_stdout) {
@@ -59,8 +68,11 @@ Result<Generation> run_generation(const ModelBundle& model, const GenerateOption
 
   Generation g;
   g.prompt = std::move(prompt);
+  const auto t_prefill = std::chrono::steady_clock::now();
   auto logits = runner->prefill(g.prompt);
   if (!logits.ok()) return logits.status();
+  g.prefill_s = seconds_since(t_prefill);
+  const auto t_decode = std::chrono::steady_clock::now();
 
   Sampler sampler(opt.sampling);
   FinishChecker finish(opt.sampling, model.eos_token_ids);
@@ -95,9 +107,15 @@ Result<Generation> run_generation(const ModelBundle& model, const GenerateOption
     logits = runner->decode(token);
     if (!logits.ok()) return logits.status();
   }
+  g.decode_s = seconds_since(t_decode);
   g.kv = runner->kv_stats();
   if (opt.dump_kv_path) g.kv_dump = dump_kv(**pool, runner->seq(), mc);
   return g;
+}
+
+// Decode steps are one fewer than generated tokens: the last token is sampled, never fed.
+double decode_rate(const Generation& g) {
+  return g.output.size() > 1 ? (g.output.size() - 1) / std::max(g.decode_s, 1e-9) : 0.0;
 }
 
 }  // namespace
@@ -138,12 +156,19 @@ int generate_main(int argc, char** argv) {
     j["kv"] = {{"retained", g->kv.retained}, {"offered", g->kv.offered}};
     j["kv_policy"] = kv_policy_name(opt->kv.policy);
     j["kv_budget"] = opt->kv.budget;
+    j["timing"] = {{"prefill_s", g->prefill_s},
+                   {"decode_s", g->decode_s},
+                   {"prefill_tok_per_s", g->prompt.size() / std::max(g->prefill_s, 1e-9)},
+                   {"decode_tok_per_s", decode_rate(*g)}};
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
-    std::fprintf(stderr, "[%zu prompt tokens, %zu generated, finish=%s, kv retained %lld of %lld offered]\n",
+    std::fprintf(stderr,
+                 "[%zu prompt tokens, %zu generated, finish=%s, kv retained %lld of %lld offered, "
+                 "prefill %.1f tok/s, decode %.1f tok/s]\n",
                  g->prompt.size(), g->output.size(), finish_reason_name(g->finish),
-                 static_cast<long long>(g->kv.retained), static_cast<long long>(g->kv.offered));
+                 static_cast<long long>(g->kv.retained), static_cast<long long>(g->kv.offered),
+                 g->prompt.size() / std::max(g->prefill_s, 1e-9), decode_rate(*g));
   }
   return kExitOk;
 }
