@@ -22,7 +22,8 @@ SequenceRunner::SequenceRunner(SequenceRunner&& other) noexcept
       seq_(other.seq_),
       options_(other.options_),
       num_processed_(other.num_processed_),
-      owns_sequence_(std::exchange(other.owns_sequence_, false)) {}
+      owns_sequence_(std::exchange(other.owns_sequence_, false)),
+      plan_(std::move(other.plan_)) {}
 
 SequenceRunner::~SequenceRunner() {
   if (owns_sequence_) pool_->release(seq_);
@@ -74,7 +75,8 @@ Result<std::vector<float>> SequenceRunner::run_step(std::span<const int32_t> tok
   SequenceStepOutput& so = out->seqs.front();
   pool_->append(seq_, positions, so.log_beta);
   num_processed_ += T;
-  engine_->apply(pool_->compress(seq_));
+  pool_->compress(seq_, plan_);  // reuses the plan's buffers across steps
+  engine_->apply(plan_);
   return std::move(so.logits);
 }
 

@@ -56,6 +56,7 @@ class SequenceRunner {
   SequenceRunnerOptions options_;
   int64_t num_processed_ = 0;
   bool owns_sequence_ = true;
+  CompactionPlan plan_;  // scratch for compress(), kept to avoid reallocating per step
 };
 
 // Pages a KvPool needs so that one sequence of up to `max_tokens` tokens never runs out under
