@@ -1,0 +1,159 @@
+// SequenceRunner over the real CPU engine and KvPool on a tiny model: the TrimKV step
+// protocol (chunked prefill, compress after every step), budgets, and errors that leave the
+// sequence usable.
+#include "scheduler/sequence_runner.h"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/cpu/cpu_engine.h"
+#include "engine/weights.h"
+
+using namespace trimserve;
+
+namespace {
+
+std::shared_ptr<const ModelWeights> tiny(const std::string& name) {
+  const char* dir = std::getenv("TRIMSERVE_TINY_MODELS");
+  REQUIRE(dir != nullptr);
+  auto w = load_model_weights(std::string(dir) + "/" + name);
+  REQUIRE(w.ok());
+  return std::shared_ptr<const ModelWeights>(std::move(*w));
+}
+
+struct Rig {
+  std::unique_ptr<cpu::CpuEngine> engine;
+  std::unique_ptr<KvPool> pool;
+};
+
+Rig make_rig(std::shared_ptr<const ModelWeights> w, int64_t num_pages, int64_t page_size = 4) {
+  cpu::CpuEngineOptions eo;
+  eo.num_threads = 2;
+  eo.num_pages = num_pages;
+  eo.page_size = page_size;
+  auto e = cpu::CpuEngine::create(w, eo);
+  REQUIRE(e.ok());
+  KvPoolOptions po;
+  po.num_pages = num_pages;
+  po.page_size = page_size;
+  po.num_layers = w->config.num_hidden_layers;
+  po.num_kv_heads = w->config.num_key_value_heads;
+  auto p = KvPool::create(po);
+  REQUIRE(p.ok());
+  return {std::move(*e), std::move(*p)};
+}
+
+std::vector<int32_t> ids(int n, int V) {
+  std::vector<int32_t> v;
+  for (int i = 0; i < n; ++i) v.push_back((i * 37 + 11) % V);
+  return v;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("full policy: logits do not depend on the prefill chunk size", "[runner]") {
+  auto w = tiny("gqa2-untied-rg");
+  const auto prompt = ids(45, static_cast<int>(w->config.vocab_size));
+  std::vector<std::vector<float>> results;
+  for (int64_t chunk : {1, 7, 16, 512}) {
+    Rig rig = make_rig(w, 512);
+    SequenceRunnerOptions o;
+    o.prefill_chunk = chunk;
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    auto logits = r->prefill(prompt);
+    REQUIRE(logits.ok());
+    auto next = r->decode(3);
+    REQUIRE(next.ok());
+    CHECK(r->num_processed() == 46);
+    results.push_back(*next);
+  }
+  for (size_t i = 1; i < results.size(); ++i) CHECK(max_abs_diff(results[0], results[i]) < 1e-4);
+}
+
+TEST_CASE("per-lane and global budgets hold after every step", "[runner]") {
+  auto w = tiny("gqa2-untied-rg");
+  const int64_t lanes = w->config.num_hidden_layers * w->config.num_key_value_heads;
+  for (KvPolicy policy : {KvPolicy::kWindow, KvPolicy::kTrimKv, KvPolicy::kTrimKvGlobal}) {
+    Rig rig = make_rig(w, 1024);
+    SequenceRunnerOptions o;
+    o.kv.policy = policy;
+    o.kv.budget = 10;
+    o.kv.buffer = 3;
+    o.prefill_chunk = 9;
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 7, o);
+    REQUIRE(r.ok());
+    REQUIRE(r->prefill(ids(40, 500)).ok());
+    for (int step = 0; step < 20; ++step) {
+      REQUIRE(r->decode(step % 500).ok());
+      const SequenceKvStats st = r->kv_stats();
+      if (policy == KvPolicy::kTrimKvGlobal) {
+        CHECK(st.retained < (o.kv.budget + o.kv.buffer) * lanes);
+      } else {
+        for (int64_t l = 0; l < w->config.num_hidden_layers; ++l) {
+          for (int64_t h = 0; h < w->config.num_key_value_heads; ++h) {
+            CHECK(rig.pool->lane(7, l, h).len < o.kv.budget + o.kv.buffer);
+          }
+        }
+      }
+      CHECK(st.offered == (40 + step + 1) * lanes);
+    }
+    CHECK(rig.pool->check_invariants().ok());
+  }
+}
+
+TEST_CASE("errors leave the sequence usable", "[runner]") {
+  auto w = tiny("gqa2-untied-rg");
+  SequenceRunnerOptions o;
+  o.prefill_chunk = 8;
+
+  SECTION("empty prompt") {
+    Rig rig = make_rig(w, 512);
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    CHECK(r->prefill({}).status().code() == ErrorCode::kInvalidArgument);
+  }
+  SECTION("past max_position_embeddings") {
+    Rig rig = make_rig(w, 4096);
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    const auto too_long = ids(static_cast<int>(w->config.max_position_embeddings) + 1, 500);
+    auto bad = r->prefill(too_long);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().code() == ErrorCode::kOutOfRange);
+  }
+  SECTION("out of KV pages: kResourceExhausted, then a smaller step still works") {
+    const int64_t lanes = w->config.num_hidden_layers * w->config.num_key_value_heads;
+    Rig rig = make_rig(w, lanes * 3, /*page_size=*/4);  // 12 entries per lane
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    REQUIRE(r->prefill(ids(8, 500)).ok());
+    auto full = r->prefill(ids(8, 500));  // would need 16 entries per lane
+    REQUIRE_FALSE(full.ok());
+    CHECK(full.status().code() == ErrorCode::kResourceExhausted);
+    CHECK(r->num_processed() == 8);
+    CHECK(r->decode(5).ok());
+    CHECK(r->num_processed() == 9);
+  }
+  SECTION("a token id outside the vocabulary") {
+    Rig rig = make_rig(w, 512);
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    auto bad = r->decode(static_cast<int32_t>(w->config.vocab_size));
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().code() == ErrorCode::kInvalidArgument);
+    CHECK(r->decode(1).ok());
+  }
+}
