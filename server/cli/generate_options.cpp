@@ -17,7 +17,7 @@ std::vector<std::string> value_flags() {
                                 "seed",           "presence-penalty", "frequency-penalty",
                                 "repetition-penalty", "stop",         "stop-token-ids",
                                 "prefill-chunk",  "page-size",        "threads",
-                                "logits-out",     "dump-kv"};
+                                "logits-out",     "dump-kv",          "enable-thinking"};
   for (const char* f : kKvValueFlags) v.push_back(f);
   return v;
 }
@@ -50,7 +50,8 @@ void print_generate_help(std::FILE* out) {
       "  --prompt-ids LIST        comma-separated token ids\n"
       "  --messages FILE          JSON chat: [{\"role\",\"content\"}...] or {\"messages\": [...]}, rendered\n"
       "                           with the model's chat template (generation prompt added)\n"
-      "  --enable-thinking        pass enable_thinking=true to the chat template\n"
+      "  --enable-thinking B      pass enable_thinking=true|false to the chat template (default:\n"
+      "                           unset, the template's own default)\n"
       "sampling:\n"
       "  --max-tokens N (16)  --temperature F (1.0; 0 = greedy)  --top-p F (1.0)  --top-k N (0 = off)\n"
       "  --min-p F (0)  --seed N  --presence-penalty F  --frequency-penalty F  --repetition-penalty F\n"
@@ -75,7 +76,7 @@ void print_generate_help(std::FILE* out) {
 
 Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
   GenerateOptions o;
-  o.args = CliArgs(value_flags(), {"json", "ignore-eos", "enable-thinking", "help"});
+  o.args = CliArgs(value_flags(), {"json", "ignore-eos", "help"});
   TS_RETURN_IF_ERROR(o.args.parse(argc, argv));
   const CliArgs& a = o.args;
   if (a.has("help")) {
@@ -93,7 +94,12 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
   auto ids = a.get_int_list("prompt-ids");
   if (!ids.ok()) return ids.status();
   o.prompt_ids = *ids;
-  o.enable_thinking = a.has("enable-thinking");
+  if (auto t = a.get("enable-thinking")) {
+    if (*t != "true" && *t != "false") {
+      return invalid_argument("--enable-thinking: expected true or false, got '" + *t + "'");
+    }
+    o.enable_thinking = *t == "true";
+  }
 
   SamplingParams& s = o.sampling;
   TS_RETURN_IF_ERROR(read_int(a, "max-tokens", s.max_tokens));
@@ -159,9 +165,10 @@ Result<std::vector<int32_t>> build_prompt(const GenerateOptions& opt, const Mode
   } else {
     std::ifstream f(*opt.messages_file);
     if (!f) return not_found("--messages: cannot read " + *opt.messages_file);
-    auto doc = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+    // ordered_json: the template's tojson output (tool-call arguments) follows key order.
+    auto doc = nlohmann::ordered_json::parse(f, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return invalid_argument("--messages: " + *opt.messages_file + " is not valid JSON");
-    nlohmann::json messages = doc.is_object() && doc.contains("messages") ? doc["messages"] : doc;
+    nlohmann::ordered_json messages = doc.is_object() && doc.contains("messages") ? doc["messages"] : doc;
     if (!messages.is_array()) {
       return invalid_argument("--messages: expected an array of messages or {\"messages\": [...]}");
     }

@@ -7,7 +7,7 @@
 //     [--stop TEXT] [--stop-token-ids 1,2] [--ignore-eos]
 //     [--kv-policy full|window|trimkv|trimkv-global] [--kv-budget M] [--kv-buffer N]
 //     [--window-sinks N] [--floor-ratio F] [--prefill-chunk N] [--page-size N] [--threads N]
-//     [--logits-out FILE.npy] [--dump-kv FILE.json] [--json] [--enable-thinking]
+//     [--logits-out FILE.npy] [--dump-kv FILE.json] [--json] [--enable-thinking true|false]
 #pragma once
 
 #include <cstdio>
@@ -29,7 +29,7 @@ struct GenerateOptions {
   std::optional<std::string> prompt;
   std::optional<std::vector<int64_t>> prompt_ids;
   std::optional<std::string> messages_file;
-  bool enable_thinking = false;
+  std::optional<bool> enable_thinking;  // unset: the template's default
   SamplingParams sampling;
   CliArgs args{{}, {}};     // kept to resolve the KV flags once the model is known
   SequenceKvConfig kv;      // resolved by resolve_generate_options

@@ -39,7 +39,8 @@ std::string dump(const nlohmann::json& j) {
 int render_chat(const ModelBundle& model, const std::string& path, bool parse_special) {
   std::ifstream f(path);
   if (!f) return report("tokenize", not_found("--chat: cannot read " + path));
-  auto doc = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  // ordered_json: the template's tojson output (tool schemas, arguments) follows key order.
+  auto doc = nlohmann::ordered_json::parse(f, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("messages")) {
     return report("tokenize", invalid_argument("--chat: " + path +
                                                " must be a JSON object with a \"messages\" array"));
