@@ -253,7 +253,7 @@ TEST_CASE("every tiny model loads with the right structure and values", "[weight
   }
 }
 
-TEST_CASE("rg2/rg3 gates read [k; v] input widths", "[weights][tiny]") {
+TEST_CASE("rg2/rg3 gates read [k, v] input widths", "[weights][tiny]") {
   auto w = load_model_weights(tiny("gqa2-rg3-shared"));
   REQUIRE(w.ok());
   CHECK((*w)->layers[0].gate.w1.shape == std::vector<int64_t>{32, 2 * 16 * 2});
