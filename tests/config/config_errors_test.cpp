@@ -1,6 +1,7 @@
 // The loader's error messages, exactly: key path, what was expected, what was found, and
 // where (source:line:column). Operators fix their config from these alone.
 #include "config/config_loader.h"
+#include "tests/config/config_test_util.h"
 
 #include <catch2/catch.hpp>
 
@@ -8,24 +9,8 @@
 
 using namespace trimserve;
 
-namespace {
-
-// Parses `yaml` as "t.yaml" and returns the error message (the parse must fail).
-std::string error_of(const std::string& yaml) {
-  Result<DaemonConfig> result = parse_config(yaml, "t.yaml");
-  REQUIRE_FALSE(result.ok());
-  CHECK(result.status().code() == ErrorCode::kInvalidArgument);
-  return result.status().message();
-}
-
-DaemonConfig parsed(const std::string& yaml) {
-  Result<DaemonConfig> result = parse_config(yaml, "t.yaml");
-  INFO((result.ok() ? std::string() : result.status().message()));
-  REQUIRE(result.ok());
-  return *result;
-}
-
-}  // namespace
+using testing::error_of;
+using testing::parsed;
 
 TEST_CASE("wrong types name the key path, the expectation and the value", "[config]") {
   CHECK(error_of("server:\n  port: http\n") ==

@@ -1,4 +1,5 @@
 #include "config/config_loader.h"
+#include "tests/config/config_test_util.h"
 
 #include <catch2/catch.hpp>
 
@@ -11,24 +12,8 @@
 
 using namespace trimserve;
 
-namespace {
-
-// Parses `yaml` as "t.yaml" and returns the error message (the parse must fail).
-std::string error_of(const std::string& yaml) {
-  Result<DaemonConfig> result = parse_config(yaml, "t.yaml");
-  REQUIRE_FALSE(result.ok());
-  CHECK(result.status().code() == ErrorCode::kInvalidArgument);
-  return result.status().message();
-}
-
-DaemonConfig parsed(const std::string& yaml) {
-  Result<DaemonConfig> result = parse_config(yaml, "t.yaml");
-  INFO((result.ok() ? std::string() : result.status().message()));
-  REQUIRE(result.ok());
-  return *result;
-}
-
-}  // namespace
+using testing::error_of;
+using testing::parsed;
 
 TEST_CASE("an empty document gives the in-class defaults", "[config]") {
   CHECK(parsed("") == DaemonConfig{});

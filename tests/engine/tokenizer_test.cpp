@@ -17,12 +17,14 @@
 #include "engine/bpe_byte_level.h"
 #include "engine/streaming_decoder.h"
 #include "engine/tokenizer.h"
+#include "tests/support/temp_dir.h"
 
 namespace trimserve {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using testing::TempDir;
 
 std::string qwen3_json_path() {
   const char* src = std::getenv("TRIMSERVE_SRC");
@@ -45,25 +47,6 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// A scratch directory removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("trimserve_tokenizer_test_" + std::to_string(std::rand()) + "_" +
-            std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string write(const std::string& name, const std::string& content) const {
-    const fs::path p = path / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p.string();
-  }
-};
 
 TEST_CASE("Qwen3: vocabulary size and special token ids", "[tokenizer]") {
   const Tokenizer& tok = qwen3();
@@ -231,17 +214,17 @@ TEST_CASE("StreamingDecoder holds back incomplete UTF-8 across tokens", "[tokeni
 TEST_CASE("Tokenizer::load_file reports broken files as Status naming the file", "[tokenizer]") {
   TempDir dir;
   SECTION("missing file") {
-    const std::string path = (dir.path / "nope" / "tokenizer.json").string();
+    const std::string path = (dir.path() / "nope" / "tokenizer.json").string();
     auto r = Tokenizer::load_file(path);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == ErrorCode::kNotFound);
     CHECK_THAT(r.status().message(), Catch::StartsWith(path));
-    auto d = Tokenizer::load_model_dir((dir.path / "nope").string());
+    auto d = Tokenizer::load_model_dir((dir.path() / "nope").string());
     REQUIRE_FALSE(d.ok());
     CHECK_THAT(d.status().message(), Catch::Contains("tokenizer.json"));
   }
   SECTION("a directory instead of a file") {
-    auto r = Tokenizer::load_file(dir.path.string());
+    auto r = Tokenizer::load_file(dir.path().string());
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.status().message(), Catch::Contains("not a regular file"));
   }
@@ -270,7 +253,7 @@ TEST_CASE("Tokenizer::load_file reports broken files as Status naming the file",
   SECTION("load_model_dir reads dir/tokenizer.json") {
     const std::string real = read_file(qwen3_json_path());
     dir.write("tokenizer.json", real);
-    auto r = Tokenizer::load_model_dir(dir.path.string());
+    auto r = Tokenizer::load_model_dir(dir.path().string());
     REQUIRE(r.ok());
     CHECK((*r)->vocab_size() == 151669);
   }

@@ -19,40 +19,25 @@
 
 #include "engine/safetensors.h"
 #include "engine/weights.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tiny_models.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace trimserve;
+using trimserve::testing::TempDir;
 
 namespace {
 
-// $TRIMSERVE_TINY_MODELS/<name>, else <build>/tiny-models/<name> beside this binary's tests/.
-std::string tiny(const std::string& name) {
-  if (const char* dir = std::getenv("TRIMSERVE_TINY_MODELS")) return std::string(dir) + "/" + name;
-  return (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tiny-models" / name).string();
+std::string tiny(const std::string& name) { return testing::tiny_model_dir(name); }
+
+// A private copy of a tiny model inside `dir`, safe to damage.
+std::string copy_of(const TempDir& dir, const std::string& shape) {
+  const fs::path dst = dir.path() / shape;
+  fs::copy(tiny(shape), dst, fs::copy_options::recursive);
+  return dst.string();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ts_weights_XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  // A private copy of a tiny model, safe to damage.
-  std::string copy_of(const std::string& shape) const {
-    const fs::path dst = path_ / shape;
-    fs::copy(tiny(shape), dst, fs::copy_options::recursive);
-    return dst.string();
-  }
-
- private:
-  fs::path path_;
-};
 
 json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -269,14 +254,14 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
     CHECK(s.message().find("/nonexistent/trimserve-model") != std::string::npos);
   }
   SECTION("missing weights file") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     fs::remove(dir + "/model.safetensors");
     Status s = load_status(dir);
     CHECK(s.code() == ErrorCode::kNotFound);
     CHECK(s.message().find("no model.safetensors or model.safetensors.index.json") != std::string::npos);
   }
   SECTION("truncated file") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     const std::string path = dir + "/model.safetensors";
     const auto size = fs::file_size(path);
     fs::resize_file(path, size - 100);
@@ -289,7 +274,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
                             0) == 0);
   }
   SECTION("header garbage") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     std::fstream f(dir + "/model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(8);
     f << "garbage!";
@@ -299,7 +284,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
     CHECK(s.message().rfind("model.safetensors: header is not valid JSON", 0) == 0);
   }
   SECTION("wrong shape") {
-    const std::string dir = tmp.copy_of("gqa2-untied-rg");
+    const std::string dir = copy_of(tmp, "gqa2-untied-rg");
     rewrite(dir, "model.safetensors", [](TensorMap& t) {
       RawTensor& k = t["model.layers.1.self_attn.k_proj.weight"];  // [64, 64] for Hkv*D = 64
       k.shape = {128, 64};
@@ -311,7 +296,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
           "model.layers.1.self_attn.k_proj.weight in model.safetensors: shape [128, 64], expected [64, 64]");
   }
   SECTION("wrong shape in a shard") {
-    const std::string dir = tmp.copy_of("gqa2-bf16-sharded");
+    const std::string dir = copy_of(tmp, "gqa2-bf16-sharded");
     const json index = read_json(dir + "/model.safetensors.index.json");
     const std::string name = "model.layers.2.mlp.up_proj.weight";
     const std::string shard = index["weight_map"][name];
@@ -320,27 +305,27 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
     CHECK(s.message() == name + " in " + shard + ": shape [96, 256], expected [256, 96]");
   }
   SECTION("missing tensor") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     rewrite(dir, "model.safetensors", [](TensorMap& t) { t.erase("model.norm.weight"); });
     Status s = load_status(dir);
     CHECK(s.code() == ErrorCode::kNotFound);
     CHECK(s.message() == "missing tensor model.norm.weight (looked in model.safetensors)");
   }
   SECTION("missing gate tensor when config.json says rg") {
-    const std::string dir = tmp.copy_of("gqa2-f16");
+    const std::string dir = copy_of(tmp, "gqa2-f16");
     rewrite(dir, "model.safetensors",
             [](TensorMap& t) { t.erase("model.layers.1.self_attn.retention_gate.linear1.bias"); });
     CHECK(load_status(dir).message() ==
           "missing tensor model.layers.1.self_attn.retention_gate.linear1.bias (looked in model.safetensors)");
   }
   SECTION("missing shared projection") {
-    const std::string dir = tmp.copy_of("gqa2-rg3-shared");
+    const std::string dir = copy_of(tmp, "gqa2-rg3-shared");
     rewrite(dir, "model.safetensors", [](TensorMap& t) { t.erase("model.retention_gate.down_proj.weight"); });
     CHECK(load_status(dir).message() ==
           "missing tensor model.retention_gate.down_proj.weight (looked in model.safetensors)");
   }
   SECTION("missing tensor in a sharded checkpoint lists the shards") {
-    const std::string dir = tmp.copy_of("gqa2-bf16-sharded");
+    const std::string dir = copy_of(tmp, "gqa2-bf16-sharded");
     json index = read_json(dir + "/model.safetensors.index.json");
     const std::string shard = index["weight_map"]["model.norm.weight"];
     index["weight_map"].erase("model.norm.weight");
@@ -351,7 +336,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
           "model-00002-of-00002.safetensors)");
   }
   SECTION("extra tensors") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     rewrite(dir, "model.safetensors", [](TensorMap& t) {
       t["model.layers.0.mlp.extra.weight"] = {"F32", {1}, std::string(4, '\0')};
       t["model.layers.0.self_attn.rotary_emb.inv_freq"] = {"F32", {1}, std::string(4, '\0')};
@@ -362,7 +347,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
     CHECK(s.message() == "unexpected tensor model.layers.0.mlp.extra.weight in model.safetensors");
   }
   SECTION("a shared-projection flag that disagrees with the tensors") {
-    const std::string dir = tmp.copy_of("gqa2-rg3-shared");
+    const std::string dir = copy_of(tmp, "gqa2-rg3-shared");
     json config = read_json(dir + "/config.json");
     config["retention_gate"] = "rg3";
     config["retention_gate_shared_projection"] = false;
@@ -372,7 +357,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
                          "(looked in model.safetensors)");
   }
   SECTION("extra gate tensors get a hint about the gate config") {
-    const std::string dir = tmp.copy_of("gqa2-untied-rg");
+    const std::string dir = copy_of(tmp, "gqa2-untied-rg");
     rewrite(dir, "model.safetensors",
             [](TensorMap& t) { t["model.retention_gate.bias"] = {"F32", {2}, std::string(8, '\0')}; });
     CHECK(load_status(dir).message() ==
@@ -380,7 +365,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
           "retention_gate=rg, retention_gate_shared_projection=false");
   }
   SECTION("dtype I64 for a weight") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     rewrite(dir, "model.safetensors", [](TensorMap& t) {
       RawTensor& n = t["model.norm.weight"];  // [64] f32 -> [64] i64
       n.dtype = "I64";
@@ -391,14 +376,14 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
     CHECK(s.message() == "model.norm.weight in model.safetensors: dtype I64, expected F32, F16 or BF16");
   }
   SECTION("index.json pointing to a missing shard") {
-    const std::string dir = tmp.copy_of("gqa2-bf16-sharded");
+    const std::string dir = copy_of(tmp, "gqa2-bf16-sharded");
     fs::remove(dir + "/model-00002-of-00002.safetensors");
     Status s = load_status(dir);
     CHECK(s.code() == ErrorCode::kNotFound);
     CHECK(s.message().rfind("model.safetensors.index.json: shard model-00002-of-00002.safetensors (listed for ", 0) == 0);
   }
   SECTION("q_norm in some layers only") {
-    const std::string dir = tmp.copy_of("gqa2-untied-rg");
+    const std::string dir = copy_of(tmp, "gqa2-untied-rg");
     rewrite(dir, "model.safetensors", [](TensorMap& t) { t.erase("model.layers.2.self_attn.k_norm.weight"); });
     Status s = load_status(dir);
     CHECK(s.message() ==
@@ -406,7 +391,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
           "missing tensor model.layers.2.self_attn.k_norm.weight (looked in model.safetensors)");
   }
   SECTION("config.json errors come first") {
-    const std::string dir = tmp.copy_of("gqa2-nogate");
+    const std::string dir = copy_of(tmp, "gqa2-nogate");
     json config = read_json(dir + "/config.json");
     config["architectures"] = {"LlamaForCausalLM"};
     write_json(dir + "/config.json", config);
@@ -418,7 +403,7 @@ TEST_CASE("loader errors name the tensor and the file", "[weights]") {
 
 TEST_CASE("tied checkpoints may carry an identical lm_head", "[weights]") {
   TempDir tmp;
-  const std::string dir = tmp.copy_of("gqa1-tied-rg");
+  const std::string dir = copy_of(tmp, "gqa1-tied-rg");
   rewrite(dir, "model.safetensors", [](TensorMap& t) { t["lm_head.weight"] = t["model.embed_tokens.weight"]; });
   auto w = load_model_weights(dir);
   REQUIRE(w.ok());
@@ -435,7 +420,7 @@ TEST_CASE("gates are inferred from tensors when config.json has no TrimKV keys",
   TempDir tmp;
   for (const char* shape : {"gqa2-rg2", "gqa2-rg3-shared", "gqa2-untied-rg"}) {
     INFO(shape);
-    const std::string dir = tmp.copy_of(shape);
+    const std::string dir = copy_of(tmp, shape);
     json config = read_json(dir + "/config.json");
     const json original = config;
     for (const char* key : {"memory_size", "buffer_size", "retention_gate", "retention_gate_intermediate_size",

@@ -6,22 +6,20 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/cpu/cpu_engine.h"
 #include "engine/weights.h"
+#include "tests/support/tiny_models.h"
 
 using namespace trimserve;
 
 namespace {
 
 std::shared_ptr<const ModelWeights> tiny(const std::string& name) {
-  const char* dir = std::getenv("TRIMSERVE_TINY_MODELS");
-  REQUIRE(dir != nullptr);
-  auto w = load_model_weights(std::string(dir) + "/" + name);
+  auto w = load_model_weights(testing::tiny_model_dir(name));
   REQUIRE(w.ok());
   return std::shared_ptr<const ModelWeights>(std::move(*w));
 }
