@@ -13,4 +13,4 @@ if [ ! -f "$model/config.json" ]; then
 fi
 set -x
 build/trimserve generate --model "$model" --prompt "${1:-Once upon a time}" --max-tokens 48 \
-  --temperature 0.8 --seed 7 --kv-policy trimkv-global --kv-budget 32
+  --temperature 0.8 --seed 7 --kv-policy trimkv-global --kv-budget 16

@@ -163,6 +163,7 @@ int generate_main(int argc, char** argv) {
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("\n");
+    std::fflush(stdout);  // the summary on stderr must follow the text, not interleave
     std::fprintf(stderr,
                  "[%zu prompt tokens, %zu generated, finish=%s, kv retained %lld of %lld offered, "
                  "prefill %.1f tok/s, decode %.1f tok/s]\n",
