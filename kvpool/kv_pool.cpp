@@ -50,6 +50,7 @@ struct KvPool::Impl {
   PageTable table;
   std::unordered_map<SeqId, Sequence> sequences;
   int64_t evicted_budget = 0;
+  int64_t truncated = 0;
   // Reused across calls so compress allocates nothing once warm.
   std::vector<LaneEntries> entries;
   PolicyScratch scratch;
@@ -178,6 +179,42 @@ void KvPool::compress(SeqId seq, CompactionPlan& plan) {
   im.evicted_budget += plan.num_evicted;
 }
 
+Result<CompactionPlan> KvPool::truncate(SeqId seq, int64_t pos) {
+  Impl& im = *impl_;
+  auto it = im.sequences.find(seq);
+  if (it == im.sequences.end()) {
+    return not_found("truncate: unknown sequence " + std::to_string(seq));
+  }
+  Sequence& s = it->second;
+  if (pos < 0 || pos > s.stats.num_processed) {
+    return out_of_range("truncate: position " + std::to_string(pos) + " outside [0, " +
+                        std::to_string(s.stats.num_processed) + "] for sequence " +
+                        std::to_string(seq));
+  }
+  CompactionPlan plan;
+  im.entries.clear();
+  for (const Lane& lane : s.lanes) im.entries.push_back(lane.entries());
+  im.keep.reset(im.entries);
+  bool any = false;
+  for (size_t l = 0; l < im.entries.size(); ++l) {
+    const std::span<const int32_t> p = im.entries[l].pos;
+    std::span<uint8_t> keep = im.keep.lane(static_cast<int64_t>(l));
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p[i] >= pos) {
+        keep[i] = 0;
+        any = true;
+      }
+    }
+  }
+  if (any) {
+    compact_lanes(s.lanes, im.keep, im.table, plan);
+    s.stats.retained -= plan.num_evicted;
+    im.truncated += plan.num_evicted;
+  }
+  s.stats.num_processed = pos;
+  return plan;
+}
+
 std::vector<PageId> KvPool::release(SeqId seq) {
   std::vector<PageId> freed;
   auto it = impl_->sequences.find(seq);
@@ -205,6 +242,7 @@ KvPoolStats KvPool::stats() const {
   st.pages_used = impl_->table.num_used();
   st.num_sequences = static_cast<int64_t>(impl_->sequences.size());
   st.evicted_budget = impl_->evicted_budget;
+  st.truncated = impl_->truncated;
   return st;
 }
 

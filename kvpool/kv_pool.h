@@ -46,6 +46,7 @@ struct KvPoolStats {
   int64_t pages_used = 0;
   int64_t num_sequences = 0;
   int64_t evicted_budget = 0;  // entries evicted by per-sequence budgets
+  int64_t truncated = 0;       // entries dropped by truncate() (session rollback)
 };
 
 class KvPool {
@@ -90,6 +91,16 @@ class KvPool {
   // Same, into a caller-owned plan that is cleared first; reusing one plan across steps keeps
   // its buffers (a due compress at M = 1024, L*Hkv = 224 can emit ~10^5 moves).
   void compress(SeqId seq, CompactionPlan& plan);
+
+  // Rollback (DESIGN.md §4 "Sessions"): drops every entry with pos >= `pos` from every lane of
+  // `seq`, frees the pages past each lane's new length, and sets the sequence's num_processed
+  // to `pos`, so the next step writes position `pos` and scores use q = pos + 1. Lanes appended
+  // in increasing position order lose a suffix (no moves); otherwise survivors slide to the
+  // front as in compress(). The returned plan must be applied by the engine before the next
+  // step, like a compress() plan; freed pages are back on the free list at once. `pos` equal
+  // to num_processed is a no-op (empty plan). Does not count as a compression.
+  // Errors: unknown seq (kNotFound); pos < 0 or pos > num_processed (kOutOfRange).
+  Result<CompactionPlan> truncate(SeqId seq, int64_t pos);
 
   // Drops the sequence and frees its pages. Returns the freed pages (empty for an unknown id,
   // so a second release is harmless).

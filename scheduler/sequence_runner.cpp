@@ -1,6 +1,7 @@
 #include "scheduler/sequence_runner.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace trimserve {
@@ -10,6 +11,15 @@ Result<SequenceRunner> SequenceRunner::create(Engine& engine, KvPool& pool, SeqI
   if (options.prefill_chunk <= 0) return invalid_argument("prefill chunk must be positive");
   TS_RETURN_IF_ERROR(pool.add_sequence(seq, options.kv));
   return SequenceRunner(engine, pool, seq, options);
+}
+
+Result<SequenceRunner> SequenceRunner::resume(Engine& engine, KvPool& pool, SeqId seq,
+                                              const SequenceRunnerOptions& options) {
+  if (options.prefill_chunk <= 0) return invalid_argument("prefill chunk must be positive");
+  if (!pool.has_sequence(seq)) return not_found("resume: unknown sequence " + std::to_string(seq));
+  SequenceRunner runner(engine, pool, seq, options);
+  runner.num_processed_ = pool.sequence_stats(seq).num_processed;
+  return Result<SequenceRunner>(std::move(runner));
 }
 
 SequenceRunner::SequenceRunner(Engine& engine, KvPool& pool, SeqId seq,

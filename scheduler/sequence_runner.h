@@ -28,6 +28,14 @@ class SequenceRunner {
   // Registers `seq` in the pool. Errors: invalid kv config (the pool's message), chunk <= 0.
   static Result<SequenceRunner> create(Engine& engine, KvPool& pool, SeqId seq,
                                        const SequenceRunnerOptions& options);
+  // Continues `seq`, which is already in the pool (e.g. a resumed session, possibly truncated):
+  // no add_sequence; positions continue at the pool's num_processed for it, and the pool keeps
+  // the sequence's own eviction config (options.kv is ignored). Errors: unknown seq
+  // (kNotFound), chunk <= 0.
+  static Result<SequenceRunner> resume(Engine& engine, KvPool& pool, SeqId seq,
+                                       const SequenceRunnerOptions& options);
+  // Destroying a runner releases its sequence unless detach() was called (then the sequence
+  // and its pages stay in the pool, e.g. parked as an idle session).
   ~SequenceRunner();
   SequenceRunner(SequenceRunner&& other) noexcept;
   SequenceRunner& operator=(SequenceRunner&&) = delete;
@@ -40,6 +48,9 @@ class SequenceRunner {
 
   // Feeds one generated token; returns the logits [V] for the next one.
   Result<std::vector<float>> decode(int32_t token);
+
+  // From now on the destructor leaves the sequence in the pool.
+  void detach() { owns_sequence_ = false; }
 
   int64_t num_processed() const { return num_processed_; }
   SequenceKvStats kv_stats() const { return pool_->sequence_stats(seq_); }
