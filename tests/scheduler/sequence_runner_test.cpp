@@ -12,39 +12,21 @@
 
 #include "engine/cpu/cpu_engine.h"
 #include "engine/weights.h"
-#include "tests/support/tiny_models.h"
+#include "tests/support/engine_rig.h"
 
 using namespace trimserve;
 
 namespace {
 
-std::shared_ptr<const ModelWeights> tiny(const std::string& name) {
-  auto w = load_model_weights(testing::tiny_model_dir(name));
-  REQUIRE(w.ok());
-  return std::shared_ptr<const ModelWeights>(std::move(*w));
+using testing::EngineRig;
+using testing::max_abs_diff;
+std::shared_ptr<const ModelWeights> tiny(const std::string& name) { return testing::load_tiny_weights(name); }
+EngineRig make_rig(std::shared_ptr<const ModelWeights> w, int64_t num_pages, int64_t page_size = 4) {
+  return testing::make_engine_rig(std::move(w), num_pages, page_size);
 }
 
-struct Rig {
-  std::unique_ptr<cpu::CpuEngine> engine;
-  std::unique_ptr<KvPool> pool;
-};
 
-Rig make_rig(std::shared_ptr<const ModelWeights> w, int64_t num_pages, int64_t page_size = 4) {
-  cpu::CpuEngineOptions eo;
-  eo.num_threads = 2;
-  eo.num_pages = num_pages;
-  eo.page_size = page_size;
-  auto e = cpu::CpuEngine::create(w, eo);
-  REQUIRE(e.ok());
-  KvPoolOptions po;
-  po.num_pages = num_pages;
-  po.page_size = page_size;
-  po.num_layers = w->config.num_hidden_layers;
-  po.num_kv_heads = w->config.num_key_value_heads;
-  auto p = KvPool::create(po);
-  REQUIRE(p.ok());
-  return {std::move(*e), std::move(*p)};
-}
+
 
 std::vector<int32_t> ids(int n, int V) {
   std::vector<int32_t> v;
@@ -52,12 +34,6 @@ std::vector<int32_t> ids(int n, int V) {
   return v;
 }
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-  return m;
-}
 
 }  // namespace
 
@@ -66,7 +42,7 @@ TEST_CASE("full policy: logits do not depend on the prefill chunk size", "[runne
   const auto prompt = ids(45, static_cast<int>(w->config.vocab_size));
   std::vector<std::vector<float>> results;
   for (int64_t chunk : {1, 7, 16, 512}) {
-    Rig rig = make_rig(w, 512);
+    EngineRig rig = make_rig(w, 512);
     SequenceRunnerOptions o;
     o.prefill_chunk = chunk;
     auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
@@ -85,7 +61,7 @@ TEST_CASE("per-lane and global budgets hold after every step", "[runner]") {
   auto w = tiny("gqa2-untied-rg");
   const int64_t lanes = w->config.num_hidden_layers * w->config.num_key_value_heads;
   for (KvPolicy policy : {KvPolicy::kWindow, KvPolicy::kTrimKv, KvPolicy::kTrimKvGlobal}) {
-    Rig rig = make_rig(w, 1024);
+    EngineRig rig = make_rig(w, 1024);
     SequenceRunnerOptions o;
     o.kv.policy = policy;
     o.kv.budget = 10;
@@ -118,13 +94,13 @@ TEST_CASE("errors leave the sequence usable", "[runner]") {
   o.prefill_chunk = 8;
 
   SECTION("empty prompt") {
-    Rig rig = make_rig(w, 512);
+    EngineRig rig = make_rig(w, 512);
     auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
     REQUIRE(r.ok());
     CHECK(r->prefill({}).status().code() == ErrorCode::kInvalidArgument);
   }
   SECTION("past max_position_embeddings") {
-    Rig rig = make_rig(w, 4096);
+    EngineRig rig = make_rig(w, 4096);
     auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
     REQUIRE(r.ok());
     const auto too_long = ids(static_cast<int>(w->config.max_position_embeddings) + 1, 500);
@@ -134,7 +110,7 @@ TEST_CASE("errors leave the sequence usable", "[runner]") {
   }
   SECTION("out of KV pages: kResourceExhausted, then a smaller step still works") {
     const int64_t lanes = w->config.num_hidden_layers * w->config.num_key_value_heads;
-    Rig rig = make_rig(w, lanes * 3, /*page_size=*/4);  // 12 entries per lane
+    EngineRig rig = make_rig(w, lanes * 3, /*page_size=*/4);  // 12 entries per lane
     auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
     REQUIRE(r.ok());
     REQUIRE(r->prefill(ids(8, 500)).ok());
@@ -146,7 +122,7 @@ TEST_CASE("errors leave the sequence usable", "[runner]") {
     CHECK(r->num_processed() == 9);
   }
   SECTION("a token id outside the vocabulary") {
-    Rig rig = make_rig(w, 512);
+    EngineRig rig = make_rig(w, 512);
     auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
     REQUIRE(r.ok());
     auto bad = r->decode(static_cast<int32_t>(w->config.vocab_size));

@@ -16,35 +16,22 @@
 #include "kvpool/session_pool.h"
 #include "scheduler/sequence_runner.h"
 #include "tests/support/fake_clock.h"
-#include "tests/support/tiny_models.h"
+#include "tests/support/engine_rig.h"
 
 using namespace trimserve;
 using Tokens = std::vector<int32_t>;
 
 namespace {
 
-std::shared_ptr<const ModelWeights> tiny(const std::string& name) {
-  auto w = load_model_weights(testing::tiny_model_dir(name));
-  REQUIRE(w.ok());
-  return std::shared_ptr<const ModelWeights>(std::move(*w));
+using testing::EngineRig;
+using testing::max_abs_diff;
+std::shared_ptr<const ModelWeights> tiny(const std::string& name) { return testing::load_tiny_weights(name); }
+EngineRig make_rig(std::shared_ptr<const ModelWeights> w, int64_t num_pages = 2048, int64_t b = 4) {
+  return testing::make_engine_rig(std::move(w), num_pages, b);
 }
 
-struct Rig {
-  std::unique_ptr<cpu::CpuEngine> engine;
-  std::unique_ptr<KvPool> pool;
-};
 
-Rig make_rig(std::shared_ptr<const ModelWeights> w, int64_t num_pages = 2048, int64_t b = 4) {
-  cpu::CpuEngineOptions eo;
-  eo.num_threads = 2;
-  eo.num_pages = num_pages;
-  eo.page_size = b;
-  auto e = cpu::CpuEngine::create(w, eo);
-  REQUIRE(e.ok());
-  auto p = KvPool::create({num_pages, b, w->config.num_hidden_layers, w->config.num_key_value_heads});
-  REQUIRE(p.ok());
-  return {std::move(*e), std::move(*p)};
-}
+
 
 Tokens ids(int n, int salt) {
   Tokens v;
@@ -56,12 +43,6 @@ int32_t argmax(const std::vector<float>& logits) {
   return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
-  return m;
-}
 
 Tokens concat(Tokens a, const Tokens& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -72,7 +53,7 @@ Tokens concat(Tokens a, const Tokens& b) {
 // `prompt`, generate `num_generate` greedy tokens (all but the last are fed back), park.
 // Returns the logits after the prompt; `generated` gets the greedy tokens.
 struct Session {
-  Rig& rig;
+  EngineRig& rig;
   SessionStore& store;
   SessionKey key;
   SequenceRunnerOptions options;
@@ -109,7 +90,7 @@ struct Session {
 
 std::vector<float> fresh_prefill(std::shared_ptr<const ModelWeights> w,
                                  const SequenceRunnerOptions& o, const Tokens& prompt) {
-  Rig rig = make_rig(w);
+  EngineRig rig = make_rig(w);
   auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
   REQUIRE(r.ok());
   auto logits = r->prefill(prompt);
@@ -123,7 +104,7 @@ TEST_CASE("session resume and rollback match fresh runs (policy full)", "[sessio
   auto w = tiny("gqa2-untied-rg");
   SequenceRunnerOptions o;
   o.prefill_chunk = 8;
-  Rig rig = make_rig(w);
+  EngineRig rig = make_rig(w);
   testing::FakeClock clock;
   SessionStore store(clock, {});
   Session s{rig, store, {"acme", "chat"}, o};
@@ -179,14 +160,14 @@ TEST_CASE("trimkv: a 3-turn session equals one sequence with the same steps", "[
   o.kv.policy = KvPolicy::kTrimKv;
   o.kv.budget = 6;
   o.kv.buffer = 2;
-  Rig rig = make_rig(w);
+  EngineRig rig = make_rig(w);
   testing::FakeClock clock;
   SessionStore store(clock, {});
   Session s{rig, store, {"acme", "chat"}, o};
 
   // Reference: one sequence fed the same chunks: each turn's uncached prompt tail as one
   // prefill, then the fed generated tokens one by one.
-  Rig ref_rig = make_rig(w);
+  EngineRig ref_rig = make_rig(w);
   auto ref = SequenceRunner::create(*ref_rig.engine, *ref_rig.pool, 1, o);
   REQUIRE(ref.ok());
 
@@ -237,7 +218,7 @@ TEST_CASE("session glue: abort, expiry and LRU release the sequence's pages", "[
   auto w = tiny("gqa2-untied-rg");
   SequenceRunnerOptions o;
   o.prefill_chunk = 8;
-  Rig rig = make_rig(w);
+  EngineRig rig = make_rig(w);
   testing::FakeClock clock;
   SessionStore store(clock, {.max_sessions_per_tenant = 1, .ttl_s = 30});
   Session s{rig, store, {"acme", "one"}, o};
