@@ -17,7 +17,8 @@ std::vector<std::string> value_flags() {
                                 "seed",           "presence-penalty", "frequency-penalty",
                                 "repetition-penalty", "stop",         "stop-token-ids",
                                 "prefill-chunk",  "page-size",        "threads",
-                                "logits-out",     "dump-kv",          "enable-thinking"};
+                                "logits-out",     "dump-kv",          "enable-thinking",
+                                "session-id"};
   for (const char* f : kKvValueFlags) v.push_back(f);
   return v;
 }
@@ -50,6 +51,10 @@ void print_generate_help(std::FILE* out) {
       "  --prompt-ids LIST        comma-separated token ids\n"
       "  --messages FILE          JSON chat: [{\"role\",\"content\"}...] or {\"messages\": [...]}, rendered\n"
       "                           with the model's chat template (generation prompt added)\n"
+      "  --session-id ID          multi-turn mode: each stdin line is one user turn (a JSON string, or\n"
+      "                           a message object); the conversation is re-rendered with the chat\n"
+      "                           template every turn and the session's compressed KV cache is reused\n"
+      "                           for the common prefix; prints one JSON object per turn\n"
       "  --enable-thinking B      pass enable_thinking=true|false to the chat template (default:\n"
       "                           unset, the template's own default)\n"
       "sampling:\n"
@@ -86,8 +91,17 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
   if (!a.has("model")) return invalid_argument("--model DIR is required");
   o.model_dir = *a.get("model");
   const int num_inputs = a.has("prompt") + a.has("prompt-ids") + a.has("messages");
-  if (num_inputs != 1) {
-    return invalid_argument("give exactly one of --prompt, --prompt-ids, --messages");
+  o.session_id = a.get("session-id");
+  if (o.session_id) {
+    if (num_inputs != 0) {
+      return invalid_argument("--session-id reads the turns from stdin; drop --prompt/--prompt-ids/--messages");
+    }
+    if (o.session_id->empty()) return invalid_argument("--session-id must not be empty");
+    if (a.has("logits-out") || a.has("dump-kv")) {
+      return invalid_argument("--logits-out and --dump-kv are for one-shot runs, not --session-id");
+    }
+  } else if (num_inputs != 1) {
+    return invalid_argument("give exactly one of --prompt, --prompt-ids, --messages (or --session-id)");
   }
   o.prompt = a.get("prompt");
   o.messages_file = a.get("messages");
@@ -172,25 +186,37 @@ Result<std::vector<int32_t>> build_prompt(const GenerateOptions& opt, const Mode
     if (!messages.is_array()) {
       return invalid_argument("--messages: expected an array of messages or {\"messages\": [...]}");
     }
-    if (!model.chat_template) {
-      return failed_precondition("--messages: the model has no chat template (tokenizer_config.json)");
-    }
-    ChatRenderOptions ro;
-    ro.add_generation_prompt = true;
-    ro.enable_thinking = opt.enable_thinking;
-    auto text = model.chat_template->render(messages, ro);
-    if (!text.ok()) return text.status().with_context("--messages");
-    ids = model.tokenizer->encode(*text);
+    auto encoded = encode_chat(opt, model, messages);
+    if (!encoded.ok()) return encoded.status().with_context("--messages");
+    ids = std::move(*encoded);
   }
   if (ids.empty()) return invalid_argument("the prompt is empty");
-  const int64_t total = static_cast<int64_t>(ids.size()) + opt.sampling.max_tokens;
-  if (total > mc.max_position_embeddings) {
-    return out_of_range("prompt (" + std::to_string(ids.size()) + " tokens) + --max-tokens (" +
-                        std::to_string(opt.sampling.max_tokens) +
-                        ") exceeds the model's context length of " +
-                        std::to_string(mc.max_position_embeddings) + " tokens");
-  }
+  TS_RETURN_IF_ERROR(check_context_length(opt, model, ids.size()));
   return ids;
+}
+
+Result<std::vector<int32_t>> encode_chat(const GenerateOptions& opt, const ModelBundle& model,
+                                         const nlohmann::ordered_json& messages) {
+  if (!model.chat_template) {
+    return failed_precondition("the model has no chat template (tokenizer_config.json)");
+  }
+  ChatRenderOptions ro;
+  ro.add_generation_prompt = true;
+  ro.enable_thinking = opt.enable_thinking;
+  auto text = model.chat_template->render(messages, ro);
+  if (!text.ok()) return text.status();
+  return model.tokenizer->encode(*text);
+}
+
+Status check_context_length(const GenerateOptions& opt, const ModelBundle& model, size_t prompt_tokens) {
+  const int64_t limit = model.weights->config.max_position_embeddings;
+  if (static_cast<int64_t>(prompt_tokens) + opt.sampling.max_tokens > limit) {
+    return out_of_range("prompt (" + std::to_string(prompt_tokens) + " tokens) + --max-tokens (" +
+                        std::to_string(opt.sampling.max_tokens) +
+                        ") exceeds the model's context length of " + std::to_string(limit) +
+                        " tokens");
+  }
+  return Status();
 }
 
 }  // namespace trimserve::cli

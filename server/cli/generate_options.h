@@ -8,12 +8,15 @@
 //     [--kv-policy full|window|trimkv|trimkv-global] [--kv-budget M] [--kv-buffer N]
 //     [--window-sinks N] [--floor-ratio F] [--prefill-chunk N] [--page-size N] [--threads N]
 //     [--logits-out FILE.npy] [--dump-kv FILE.json] [--json] [--enable-thinking true|false]
+//   trimserve generate --model DIR --session-id ID [options]   (one user turn per stdin line)
 #pragma once
 
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "engine/sampling_params.h"
@@ -29,6 +32,7 @@ struct GenerateOptions {
   std::optional<std::string> prompt;
   std::optional<std::vector<int64_t>> prompt_ids;
   std::optional<std::string> messages_file;
+  std::optional<std::string> session_id;  // multi-turn mode: turns come from stdin
   std::optional<bool> enable_thinking;  // unset: the template's default
   SamplingParams sampling;
   CliArgs args{{}, {}};     // kept to resolve the KV flags once the model is known
@@ -48,6 +52,14 @@ void print_generate_help(std::FILE* out);
 
 // Resolves the KV flags against the model and validates the sampling params (vocab size).
 Status resolve_generate_options(GenerateOptions& opt, const ModelBundle& model);
+
+// Renders `messages` with the model's chat template (generation prompt added) and encodes it.
+// Errors: no chat template, a template error, an empty result.
+Result<std::vector<int32_t>> encode_chat(const GenerateOptions& opt, const ModelBundle& model,
+                                         const nlohmann::ordered_json& messages);
+
+// Errors unless prompt + max_tokens fits the model's context (kOutOfRange).
+Status check_context_length(const GenerateOptions& opt, const ModelBundle& model, size_t prompt_tokens);
 
 // The prompt's token ids: --prompt-ids as given (checked against V), --prompt encoded,
 // --messages rendered with the chat template (generation prompt added) then encoded. Errors:

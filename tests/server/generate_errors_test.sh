@@ -36,6 +36,7 @@ expect 2 "outside [0," "$BIN" generate --model "$good" --prompt-ids 1,2,999999
 expect 2 "top_p must be in (0, 1], got 1.5" "$BIN" generate --model "$good" --prompt hi --top-p 1.5
 long_prompt="$(printf '7,%.0s' $(seq 1 5000))7"
 expect 2 "exceeds the model's context length" "$BIN" generate --model "$good" --prompt-ids "$long_prompt"
+expect 2 "--session-id reads the turns from stdin" "$BIN" generate --model "$good" --session-id s --prompt hi
 expect 2 "unknown command" "$BIN" frobnicate
 
 # config.json with a wrong type
