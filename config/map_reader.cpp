@@ -10,13 +10,6 @@
 namespace trimserve {
 namespace {
 
-// Bounds in messages: 65535, 0.5, 1e-06 (shortest form that reads back).
-std::string number_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 std::string int_range_text(int64_t min, int64_t max) {
   if (max == std::numeric_limits<int64_t>::max()) {
     return "an integer >= " + std::to_string(min);
@@ -27,8 +20,8 @@ std::string int_range_text(int64_t min, int64_t max) {
 std::string number_range_text(double min, double max, bool max_open) {
   constexpr double kHuge = std::numeric_limits<double>::max();
   if (min == -kHuge && max == kHuge) return "a number";
-  if (max == kHuge) return "a number >= " + number_text(min);
-  return "a number in [" + number_text(min) + ", " + number_text(max) + (max_open ? ")" : "]");
+  if (max == kHuge) return "a number >= " + format_number(min);
+  return "a number in [" + format_number(min) + ", " + format_number(max) + (max_open ? ")" : "]");
 }
 
 }  // namespace

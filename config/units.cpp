@@ -1,6 +1,7 @@
 #include "config/units.h"
 
 #include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -159,6 +160,12 @@ std::optional<double> parse_percent(std::string_view text) {
   std::optional<double> value = parse_number(number);
   if (!value) return std::nullopt;
   return *value / 100.0;
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
 }
 
 }  // namespace trimserve

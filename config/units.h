@@ -36,4 +36,7 @@ std::optional<double> parse_number(std::string_view text);
 // A plain decimal integer: "-12", "+7", "8080". nullopt for anything else or on overflow.
 std::optional<int64_t> parse_integer(std::string_view text);
 
+// A number as error messages show it: 65535, 0.5, 1e-06 (printf %g).
+std::string format_number(double v);
+
 }  // namespace trimserve

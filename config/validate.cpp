@@ -11,12 +11,6 @@
 namespace trimserve {
 namespace {
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
 Status error_at(const std::string& path, const std::string& message) {
   return invalid_argument(path + ": " + message);
 }
@@ -149,11 +143,11 @@ Status validate_tenants(const DaemonConfig& c) {
       }
     }
     if (!(t.weight > 0) || !std::isfinite(t.weight)) {
-      return error_at(path + ".weight", "must be a number > 0, got " + num(t.weight));
+      return error_at(path + ".weight", "must be a number > 0, got " + format_number(t.weight));
     }
     const double share = t.limits.kv_share;
     if (!(share > 0 && share <= 1)) {
-      return error_at(path + ".limits.kv_share", "must be in (0, 1], got " + num(share));
+      return error_at(path + ".limits.kv_share", "must be in (0, 1], got " + format_number(share));
     }
     for (size_t j = 0; j < t.allowed_models.size(); ++j) {
       if (t.allowed_models[j].empty()) {
