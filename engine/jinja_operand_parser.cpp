@@ -130,13 +130,17 @@ Result<ExprPtr> Parser::parse_postfix(ExprPtr node) {
     if (is_op(".") || is_op("[")) {
       JINJA_TRY(node, parse_subscript(std::move(node)));
     } else if (is_op("(")) {
-      auto call = std::make_unique<CallExpr>(cur().line, std::move(node));
-      TS_RETURN_IF_ERROR(parse_call_args(&call->args));
-      JINJA_TRY(node, seal(std::move(call)));
+      JINJA_TRY(node, parse_call(std::move(node)));
     } else {
       return node;
     }
   }
+}
+
+Result<ExprPtr> Parser::parse_call(ExprPtr callee) {
+  auto call = std::make_unique<CallExpr>(cur().line, std::move(callee));
+  TS_RETURN_IF_ERROR(parse_call_args(&call->args));
+  return seal(std::move(call));
 }
 
 Result<ExprPtr> Parser::parse_filter_expr(ExprPtr node) {
@@ -149,9 +153,7 @@ Result<ExprPtr> Parser::parse_filter_expr(ExprPtr node) {
     } else if (is_name("is")) {
       JINJA_TRY(node, parse_test(std::move(node)));
     } else if (is_op("(")) {
-      auto call = std::make_unique<CallExpr>(cur().line, std::move(node));
-      TS_RETURN_IF_ERROR(parse_call_args(&call->args));
-      JINJA_TRY(node, seal(std::move(call)));
+      JINJA_TRY(node, parse_call(std::move(node)));
     } else {
       return node;
     }

@@ -89,6 +89,8 @@ class Parser {
   Result<ExprPtr> parse_dict();
   Result<ExprPtr> parse_postfix(ExprPtr node);
   Result<ExprPtr> parse_filter_expr(ExprPtr node);
+  // `callee(args...)` at the current "(" token.
+  Result<ExprPtr> parse_call(ExprPtr callee);
   Result<ExprPtr> parse_subscript(ExprPtr node);
   Result<ExprPtr> parse_subscribed();
   Status parse_call_args(CallArgs* out);

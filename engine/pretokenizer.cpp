@@ -187,6 +187,12 @@ void RegexSplit::split(std::string_view text,
     }
     has_pending = false;
   };
+  // Emits what is pending and makes `seg` the new pending piece.
+  auto restart = [&](const Segment& seg) {
+    flush();
+    pending = seg;
+    has_pending = true;
+  };
   auto on_segment = [&](Segment seg) {
     switch (behavior_) {
       case SplitBehavior::kRemoved:
@@ -200,9 +206,7 @@ void RegexSplit::split(std::string_view text,
         if (seg.is_match && !previous_match && has_pending) {
           pending.end = seg.end;
         } else {
-          flush();
-          pending = seg;
-          has_pending = true;
+          restart(seg);
         }
         break;
       case SplitBehavior::kMergedWithNext:
@@ -211,18 +215,14 @@ void RegexSplit::split(std::string_view text,
           pending.end = seg.end;
           flush();
         } else {
-          flush();
-          pending = seg;
-          has_pending = true;
+          restart(seg);
         }
         break;
       case SplitBehavior::kContiguous:
         if (has_pending && seg.is_match == previous_match) {
           pending.end = seg.end;
         } else {
-          flush();
-          pending = seg;
-          has_pending = true;
+          restart(seg);
         }
         break;
     }

@@ -1,7 +1,6 @@
 // `trimserve generate`: one prompt through the CPU engine with the TrimKV-managed KV cache.
 // The flags and the --json / --logits-out outputs are a contract other tools call (issue 3).
 #include <cstdio>
-#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,10 +10,10 @@
 #include "server/cli/exit_codes.h"
 #include "server/cli/generate_options.h"
 #include "server/cli/generation_loop.h"
-#include "server/cli/session_turns.h"
 #include "server/cli/kv_dump.h"
 #include "server/cli/model_bundle.h"
 #include "server/cli/npy_writer.h"
+#include "server/cli/session_turns.h"
 
 namespace trimserve::cli {
 
@@ -77,7 +76,7 @@ int generate_main(int argc, char** argv) {
     j["kv_budget"] = opt->kv.budget;
     j["timing"] = {{"prefill_s", g->prefill_s},
                    {"decode_s", g->decode_s},
-                   {"prefill_tok_per_s", g->prompt.size() / std::max(g->prefill_s, 1e-9)},
+                   {"prefill_tok_per_s", prefill_rate(*g)},
                    {"decode_tok_per_s", decode_rate(*g)}};
     std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
@@ -88,7 +87,7 @@ int generate_main(int argc, char** argv) {
                  "prefill %.1f tok/s, decode %.1f tok/s]\n",
                  g->prompt.size(), g->output.size(), finish_reason_name(g->finish),
                  static_cast<long long>(g->kv.retained), static_cast<long long>(g->kv.offered),
-                 g->prompt.size() / std::max(g->prefill_s, 1e-9), decode_rate(*g));
+                 prefill_rate(*g), decode_rate(*g));
   }
   return kExitOk;
 }

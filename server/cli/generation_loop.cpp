@@ -82,6 +82,8 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
   return g;
 }
 
+double prefill_rate(const Generation& g) { return g.prompt.size() / std::max(g.prefill_s, 1e-9); }
+
 double decode_rate(const Generation& g) {
   return g.output.size() > 1 ? (g.output.size() - 1) / std::max(g.decode_s, 1e-9) : 0.0;
 }

@@ -46,6 +46,8 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
                             const GenerateOptions& opt, std::vector<int32_t> prompt,
                             int64_t start, bool stream);
 
+// Prompt tokens per second of prefill.
+double prefill_rate(const Generation& g);
 // Decode steps are one fewer than generated tokens: the last token is sampled, never fed.
 double decode_rate(const Generation& g);
 

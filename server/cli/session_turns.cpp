@@ -1,5 +1,6 @@
 #include "server/cli/session_turns.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
