@@ -6,12 +6,9 @@
 #include <limits>
 #include <string>
 
-#include "common/check.h"
 #include "kvpool/compaction.h"
-#include "kvpool/eviction_policy.h"
-#include "kvpool/lane.h"
+#include "kvpool/kv_pool_impl.h"
 #include "kvpool/page_invariants.h"
-#include "kvpool/page_table.h"
 
 namespace trimserve {
 
@@ -20,42 +17,19 @@ namespace {
 constexpr int64_t kMaxLanes = int64_t{1} << 20;
 constexpr int64_t kMaxPageSize = int64_t{1} << 20;
 
-struct Sequence {
-  SequenceKvConfig config;
-  std::unique_ptr<EvictionPolicy> policy;
-  std::vector<Lane> lanes;  // lane = layer * Hkv + head
-  SequenceKvStats stats;
-};
-
 }  // namespace
 
-struct KvPool::Impl {
-  explicit Impl(const KvPoolOptions& o)
-      : options(o), num_lanes(o.num_layers * o.num_kv_heads), table(o.num_pages, o.page_size) {}
-
-  Sequence& get(SeqId seq) {
-    auto it = sequences.find(seq);
-    TS_CHECK_MSG(it != sequences.end(), "unknown sequence");
-    return it->second;
+const char* eviction_reason_name(EvictionReason reason) {
+  switch (reason) {
+    case EvictionReason::kBudget: return "budget";
+    case EvictionReason::kGlobalPressure: return "global_pressure";
+    case EvictionReason::kSessionExpired: return "session_expired";
+    case EvictionReason::kSessionDeleted: return "session_deleted";
+    case EvictionReason::kSessionLimit: return "session_limit";
+    case EvictionReason::kPreempted: return "preempted";
   }
-  const Sequence& get(SeqId seq) const { return const_cast<Impl*>(this)->get(seq); }
-
-  const Lane& lane(SeqId seq, int64_t layer, int64_t head) const {
-    TS_CHECK(layer >= 0 && layer < options.num_layers && head >= 0 && head < options.num_kv_heads);
-    return get(seq).lanes[static_cast<size_t>(layer * options.num_kv_heads + head)];
-  }
-
-  KvPoolOptions options;
-  int64_t num_lanes;
-  PageTable table;
-  std::unordered_map<SeqId, Sequence> sequences;
-  int64_t evicted_budget = 0;
-  int64_t truncated = 0;
-  // Reused across calls so compress allocates nothing once warm.
-  std::vector<LaneEntries> entries;
-  PolicyScratch scratch;
-  KeepMask keep;
-};
+  return "unknown";
+}
 
 Result<std::unique_ptr<KvPool>> KvPool::create(const KvPoolOptions& options) {
   if (options.num_pages < 1 || options.num_pages > std::numeric_limits<PageId>::max()) {
@@ -72,6 +46,10 @@ Result<std::unique_ptr<KvPool>> KvPool::create(const KvPoolOptions& options) {
         "num_layers and num_kv_heads must be >= 1 with at most 2^20 lanes, got " +
         std::to_string(options.num_layers) + " x " + std::to_string(options.num_kv_heads));
   }
+  if (!(options.idle_decay_per_s >= 0.0) || options.protected_sinks < 0 ||
+      options.protected_recent < 0) {
+    return invalid_argument("idle_decay_per_s, protected_sinks and protected_recent must be >= 0");
+  }
   return std::make_unique<KvPool>(options);
 }
 
@@ -85,7 +63,7 @@ Status KvPool::add_sequence(SeqId seq, const SequenceKvConfig& config) {
     return failed_precondition("sequence " + std::to_string(seq) + " already exists");
   }
   TS_RETURN_IF_ERROR(validate_sequence_kv_config(config));
-  Sequence s;
+  PoolSequence s;
   s.config = config;
   s.policy = make_eviction_policy(config);
   s.lanes.reserve(static_cast<size_t>(impl_->num_lanes));
@@ -100,7 +78,7 @@ bool KvPool::has_sequence(SeqId seq) const { return impl_->sequences.count(seq) 
 
 int64_t KvPool::pages_needed(SeqId seq, int64_t n) const {
   TS_CHECK(n >= 0);
-  const Sequence& s = impl_->get(seq);
+  const PoolSequence& s = impl_->get(seq);
   // Saturates instead of overflowing for absurd n (the answer is "more than the pool" anyway).
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   if (n > kMax / 4) return kMax;
@@ -137,7 +115,7 @@ LaneView KvPool::lane(SeqId seq, int64_t layer, int64_t head) const {
 
 void KvPool::append(SeqId seq, std::span<const int32_t> positions,
                     std::span<const float> log_beta) {
-  Sequence& s = impl_->get(seq);
+  PoolSequence& s = impl_->get(seq);
   const auto t = static_cast<int64_t>(positions.size());
   const int64_t num_lanes = impl_->num_lanes;
   TS_CHECK_MSG(static_cast<int64_t>(log_beta.size()) == t * num_lanes,
@@ -163,7 +141,7 @@ CompactionPlan KvPool::compress(SeqId seq) {
 
 void KvPool::compress(SeqId seq, CompactionPlan& plan) {
   Impl& im = *impl_;
-  Sequence& s = im.get(seq);
+  PoolSequence& s = im.get(seq);
   plan.moves.clear();
   plan.freed_pages.clear();
   plan.num_evicted = 0;
@@ -176,7 +154,7 @@ void KvPool::compress(SeqId seq, CompactionPlan& plan) {
   s.policy->select(im.entries, s.stats.num_processed + 1, im.scratch, im.keep);
   compact_lanes(s.lanes, im.keep, im.table, plan);
   s.stats.retained -= plan.num_evicted;
-  im.evicted_budget += plan.num_evicted;
+  im.count_evicted(EvictionReason::kBudget, plan.num_evicted);
 }
 
 Result<CompactionPlan> KvPool::truncate(SeqId seq, int64_t pos) {
@@ -185,7 +163,7 @@ Result<CompactionPlan> KvPool::truncate(SeqId seq, int64_t pos) {
   if (it == im.sequences.end()) {
     return not_found("truncate: unknown sequence " + std::to_string(seq));
   }
-  Sequence& s = it->second;
+  PoolSequence& s = it->second;
   if (pos < 0 || pos > s.stats.num_processed) {
     return out_of_range("truncate: position " + std::to_string(pos) + " outside [0, " +
                         std::to_string(s.stats.num_processed) + "] for sequence " +
@@ -215,6 +193,59 @@ Result<CompactionPlan> KvPool::truncate(SeqId seq, int64_t pos) {
   return plan;
 }
 
+Status KvPool::restore_sequence(SeqId seq, const SequenceKvConfig& config, int64_t num_processed,
+                                std::span<const LaneEntries> lanes) {
+  Impl& im = *impl_;
+  if (im.sequences.count(seq) != 0) {
+    return failed_precondition("sequence " + std::to_string(seq) + " already exists");
+  }
+  TS_RETURN_IF_ERROR(validate_sequence_kv_config(config));
+  if (static_cast<int64_t>(lanes.size()) != im.num_lanes) {
+    return invalid_argument("restore: " + std::to_string(lanes.size()) + " lanes, the pool has " +
+                            std::to_string(im.num_lanes));
+  }
+  if (num_processed < 0 || num_processed > std::numeric_limits<int32_t>::max()) {
+    return invalid_argument("restore: num_processed " + std::to_string(num_processed) +
+                            " outside [0, 2^31)");
+  }
+  const int64_t b = im.options.page_size;
+  int64_t need = 0;
+  for (size_t l = 0; l < lanes.size(); ++l) {
+    if (lanes[l].log_beta.size() != lanes[l].pos.size()) {
+      return invalid_argument("restore: lane " + std::to_string(l) + " has " +
+                              std::to_string(lanes[l].pos.size()) + " positions but " +
+                              std::to_string(lanes[l].log_beta.size()) + " logβ values");
+    }
+    for (int32_t p : lanes[l].pos) {
+      if (p < 0 || p >= num_processed) {
+        return invalid_argument("restore: lane " + std::to_string(l) + " holds position " +
+                                std::to_string(p) + " outside [0, " +
+                                std::to_string(num_processed) + ")");
+      }
+    }
+    need += (lanes[l].size() + b - 1) / b;
+  }
+  if (need > im.table.num_free()) {
+    return resource_exhausted("KV pool full: restoring sequence " + std::to_string(seq) +
+                              " needs " + std::to_string(need) + " pages, " +
+                              std::to_string(im.table.num_free()) + " free");
+  }
+  TS_RETURN_IF_ERROR(add_sequence(seq, config));
+  PoolSequence& s = im.get(seq);
+  for (size_t l = 0; l < lanes.size(); ++l) {
+    Lane& lane = s.lanes[l];
+    lane.grow(lane.pages_needed(lanes[l].size()), im.table);
+    for (int64_t i = 0; i < lanes[l].size(); ++i) {
+      lane.append(lanes[l].pos[static_cast<size_t>(i)], lanes[l].log_beta[static_cast<size_t>(i)],
+                  im.table);
+    }
+    s.stats.retained += lanes[l].size();
+  }
+  s.stats.offered = s.stats.retained;
+  s.stats.num_processed = num_processed;
+  return Status::ok_status();
+}
+
 std::vector<PageId> KvPool::release(SeqId seq) {
   std::vector<PageId> freed;
   auto it = impl_->sequences.find(seq);
@@ -223,6 +254,24 @@ std::vector<PageId> KvPool::release(SeqId seq) {
   impl_->sequences.erase(it);
   return freed;
 }
+
+std::vector<PageId> KvPool::evict_sequence(SeqId seq, EvictionReason reason) {
+  auto it = impl_->sequences.find(seq);
+  if (it != impl_->sequences.end()) impl_->count_evicted(reason, it->second.stats.retained);
+  return release(seq);
+}
+
+void KvPool::set_idle(SeqId seq, double now_s) {
+  PoolSequence& s = impl_->get(seq);
+  s.idle = true;
+  s.idle_since_s = now_s;
+}
+
+void KvPool::set_running(SeqId seq) { impl_->get(seq).idle = false; }
+
+bool KvPool::is_idle(SeqId seq) const { return impl_->get(seq).idle; }
+
+int64_t KvPool::num_free_pages() const { return impl_->table.num_free(); }
 
 std::vector<int32_t> KvPool::lane_positions(SeqId seq, int64_t layer, int64_t head) const {
   const auto p = impl_->lane(seq, layer, head).positions();
@@ -241,7 +290,16 @@ KvPoolStats KvPool::stats() const {
   st.pages_total = impl_->table.num_pages();
   st.pages_used = impl_->table.num_used();
   st.num_sequences = static_cast<int64_t>(impl_->sequences.size());
-  st.evicted_budget = impl_->evicted_budget;
+  for (const auto& [id, s] : impl_->sequences) {
+    if (!s.idle) {
+      st.entries_running += s.stats.retained;
+      continue;
+    }
+    ++st.num_idle;
+    st.entries_idle += s.stats.retained;
+    for (const Lane& lane : s.lanes) st.pages_idle += static_cast<int64_t>(lane.pages().size());
+  }
+  st.evicted = impl_->evicted;
   st.truncated = impl_->truncated;
   return st;
 }

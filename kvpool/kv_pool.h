@@ -13,16 +13,28 @@
 //   append(seq, pos, lb)   records pos and logβ of those rows; lanes grow by T
 //   compress(seq)          applies the policy when due; returns the plan the engine applies
 //                          before the next step that touches these pages
+//
+// Global pressure (DESIGN.md §4): when reserve() would not fit, or free pages fall under the
+// low watermark, the owner calls reclaim(), which evicts the lowest-ranked entries across all
+// sequences (idle sessions' scores decayed by idle time; a running sequence's sinks and recent
+// window protected). Dropping whole idle sessions (LRU) and preempting running sequences are
+// the caller's next steps (kvpool/session_pool.h, the scheduler); evict_sequence() counts them.
+//
+// Every call that changes cached entries returns or fills a CompactionPlan; the engine applies
+// it before the next step that reads those lanes. When the pool is full, reserve() and
+// restore_sequence() fail with kResourceExhausted and change nothing.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
 #include "kvpool/compaction_plan.h"
+#include "kvpool/lane.h"  // LaneEntries
 #include "kvpool/types.h"
 
 namespace trimserve {
@@ -32,7 +44,15 @@ struct KvPoolOptions {
   int64_t page_size = 16;    // B
   int64_t num_layers = 0;    // L
   int64_t num_kv_heads = 0;  // Hkv
+  // Global pressure: an idle sequence's entries rank this much score lower per second idle
+  // (kvpool.idle_decay_per_s), so long-idle sessions lose entries first. >= 0.
+  double idle_decay_per_s = 0.0;
+  // Global pressure never takes these entries of a running sequence, in every lane: positions
+  // < protected_sinks (attention sinks) and the protected_recent newest entries. >= 0.
+  int64_t protected_sinks = 4;
+  int64_t protected_recent = 16;
 };
+
 
 struct SequenceKvStats {
   int64_t retained = 0;       // entries currently cached, summed over all lanes
@@ -44,9 +64,23 @@ struct SequenceKvStats {
 struct KvPoolStats {
   int64_t pages_total = 0;
   int64_t pages_used = 0;
+  int64_t pages_idle = 0;  // held by idle sequences
   int64_t num_sequences = 0;
-  int64_t evicted_budget = 0;  // entries evicted by per-sequence budgets
-  int64_t truncated = 0;       // entries dropped by truncate() (session rollback)
+  int64_t num_idle = 0;
+  int64_t entries_running = 0;  // cached entries, summed over lanes, of running sequences
+  int64_t entries_idle = 0;     // ... of idle sequences
+  std::array<int64_t, kNumEvictionReasons> evicted{};  // entries, by EvictionReason
+  int64_t truncated = 0;  // entries dropped by truncate() (session rollback; not an eviction)
+
+  int64_t evicted_by(EvictionReason reason) const { return evicted[static_cast<size_t>(reason)]; }
+};
+
+// What reclaim() must reach; it stops as soon as both hold.
+struct ReclaimTarget {
+  int64_t min_free_pages = 0;
+  int64_t max_idle_pages = std::numeric_limits<int64_t>::max();
+  bool idle_only = false;  // take entries of idle sequences only (watermark, idle-memory cap)
+  EvictionReason reason = EvictionReason::kGlobalPressure;
 };
 
 class KvPool {
@@ -102,9 +136,42 @@ class KvPool {
   // Errors: unknown seq (kNotFound); pos < 0 or pos > num_processed (kOutOfRange).
   Result<CompactionPlan> truncate(SeqId seq, int64_t pos);
 
-  // Drops the sequence and frees its pages. Returns the freed pages (empty for an unknown id,
-  // so a second release is harmless).
+  // Re-creates a sequence from saved metadata (a persisted session): registers it as
+  // add_sequence does, reserves room in every lane, records each lane's entries (pos, logβ,
+  // in lane order) and sets num_processed (offered = retained). The engine then writes each
+  // lane's K/V rows at [0, len) through lane(). All-or-nothing. Errors: add_sequence's;
+  // lanes.size() != L*Hkv, a position outside [0, num_processed) (kInvalidArgument); not
+  // enough free pages (kResourceExhausted).
+  Status restore_sequence(SeqId seq, const SequenceKvConfig& config, int64_t num_processed,
+                          std::span<const LaneEntries> lanes);
+
+  // Drops the sequence and frees its pages (a finished request). Returns the freed pages
+  // (empty for an unknown id, so a second release is harmless).
   std::vector<PageId> release(SeqId seq);
+
+  // Drops the sequence as an eviction: release() plus its retained entries counted under
+  // `reason` (an expired, deleted, LRU-dropped or preempted sequence).
+  std::vector<PageId> evict_sequence(SeqId seq, EvictionReason reason);
+
+  // Marks the sequence idle since now_s (a parked session) or running (the default for a new
+  // sequence). Idle sequences rank idle_decay_per_s * (now - since) lower under reclaim() and
+  // have no protected entries. Precondition: the sequence exists.
+  void set_idle(SeqId seq, double now_s);
+  void set_running(SeqId seq);
+  bool is_idle(SeqId seq) const;
+
+  // Global pressure: evicts entries lowest rank first across every sequence whose policy ranks
+  // by retention score (trimkv, trimkv-global; full and window sequences keep what their policy
+  // promises and can only leave whole) until num_free_pages() >= min_free_pages and idle pages
+  // <= max_idle_pages, or no candidate is left. Rank, lowest first: score (kvpool/
+  // retention_score.h, with each sequence's own q) minus idle_decay_per_s * idle seconds for
+  // idle sequences; then smaller pos, larger sequence id, larger lane, smaller index (a strict
+  // total order). Moves and freed pages are appended to `plan` (lanes of different sequences
+  // never share pages, so one plan serves all) and must be applied before the next step.
+  // Entries are counted under target.reason. Returns the entries evicted.
+  int64_t reclaim(const ReclaimTarget& target, double now_s, CompactionPlan& plan);
+
+  int64_t num_free_pages() const;
 
   // Metadata of a lane, in lane order (for tests and session bookkeeping).
   std::vector<int32_t> lane_positions(SeqId seq, int64_t layer, int64_t head) const;

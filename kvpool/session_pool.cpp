@@ -23,7 +23,7 @@ Result<SessionTurn> begin_session_turn(SessionStore& store, KvPool& pool, const 
   if (!started.ok()) return started.status();
   SessionTurn turn;
   turn.start = std::move(*started);
-  if (turn.start.evicted) pool.release(*turn.start.evicted);
+  if (turn.start.evicted) pool.evict_sequence(*turn.start.evicted, EvictionReason::kSessionLimit);
   if (!turn.start.resumed) {
     const Status added = pool.add_sequence(turn.start.seq, kv);
     if (!added.ok()) {
@@ -33,6 +33,7 @@ Result<SessionTurn> begin_session_turn(SessionStore& store, KvPool& pool, const 
     return turn;
   }
   TS_CHECK_MSG(pool.has_sequence(turn.start.seq), "an idle session lost its sequence");
+  pool.set_running(turn.start.seq);
   if (turn.start.needs_truncate) {
     auto plan = pool.truncate(turn.start.seq, turn.start.truncate_at);
     TS_CHECK_MSG(plan.ok(), "session history longer than its sequence");
@@ -51,7 +52,9 @@ Status end_session_turn(SessionStore& store, KvPool& pool, const SessionKey& key
     return failed_precondition("end_turn: history has " + std::to_string(history.size()) +
                                " tokens but the sequence processed " + std::to_string(processed));
   }
-  return store.end_turn(key, std::move(history));
+  TS_RETURN_IF_ERROR(store.end_turn(key, std::move(history)));
+  pool.set_idle(info->seq, store.clock().now_s());
+  return Status::ok_status();
 }
 
 Status abort_session_turn(SessionStore& store, KvPool& pool, const SessionKey& key) {
@@ -64,14 +67,56 @@ Status abort_session_turn(SessionStore& store, KvPool& pool, const SessionKey& k
 Status delete_session(SessionStore& store, KvPool& pool, const SessionKey& key) {
   auto seq = store.remove(key);
   if (!seq.ok()) return seq.status();
-  pool.release(*seq);
+  pool.evict_sequence(*seq, EvictionReason::kSessionDeleted);
   return Status::ok_status();
 }
 
 int64_t expire_sessions(SessionStore& store, KvPool& pool) {
   const std::vector<SeqId> dropped = store.expire();
-  for (SeqId seq : dropped) pool.release(seq);
+  for (SeqId seq : dropped) pool.evict_sequence(seq, EvictionReason::kSessionExpired);
   return static_cast<int64_t>(dropped.size());
+}
+
+Status make_room(SessionStore& store, KvPool& pool, SeqId seq, int64_t tokens,
+                 CompactionPlan& plan) {
+  auto fits = [&] { return pool.num_free_pages() >= pool.pages_needed(seq, tokens); };
+  while (!fits()) {
+    ReclaimTarget target;
+    target.min_free_pages = pool.pages_needed(seq, tokens);
+    if (pool.reclaim(target, store.clock().now_s(), plan) == 0) break;
+  }
+  while (!fits()) {
+    auto dropped = store.evict_lru_idle(EvictionReason::kGlobalPressure);
+    if (!dropped) break;
+    pool.evict_sequence(dropped->seq, EvictionReason::kGlobalPressure);
+  }
+  if (fits()) return Status::ok_status();
+  return resource_exhausted("KV pool cannot fit: sequence " + std::to_string(seq) + " needs " +
+                            std::to_string(pool.pages_needed(seq, tokens)) + " pages, " +
+                            std::to_string(pool.num_free_pages()) + " free of " +
+                            std::to_string(pool.options().num_pages) +
+                            " after evicting every unprotected entry and idle session");
+}
+
+int64_t relieve_idle_memory(SessionStore& store, KvPool& pool, const IdleMemoryLimits& limits,
+                            CompactionPlan& plan) {
+  const double now = store.clock().now_s();
+  ReclaimTarget watermark;
+  watermark.min_free_pages = limits.min_free_pages;
+  watermark.idle_only = true;
+  int64_t evicted = pool.reclaim(watermark, now, plan);
+  ReclaimTarget cap;
+  cap.max_idle_pages = limits.max_idle_pages;
+  cap.idle_only = true;
+  cap.reason = EvictionReason::kSessionLimit;
+  evicted += pool.reclaim(cap, now, plan);
+  while (pool.stats().pages_idle > limits.max_idle_pages) {
+    auto dropped = store.evict_lru_idle(EvictionReason::kSessionLimit);
+    if (!dropped) break;
+    evicted += pool.sequence_stats(dropped->seq).retained;
+    pool.evict_sequence(dropped->seq, EvictionReason::kSessionLimit);
+  }
+  return evicted;
 }
 
 }  // namespace trimserve

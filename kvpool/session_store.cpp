@@ -62,37 +62,48 @@ Result<TurnStart> SessionStore::begin_turn(const SessionKey& key,
   }
 
   // A new session; make room under the tenant's limit first (all-or-nothing).
-  auto t = tenants_.find(key.tenant);
-  const bool at_limit = limits_.max_sessions_per_tenant > 0 && t != tenants_.end() &&
-                        static_cast<int64_t>(t->second.size()) >= limits_.max_sessions_per_tenant;
-  if (at_limit) {
-    auto lru = t->second.end();
-    for (auto it = t->second.begin(); it != t->second.end(); ++it) {
-      if (it->second.running) continue;
-      if (lru == t->second.end() || it->second.last_used_tick < lru->second.last_used_tick) lru = it;
-    }
-    if (lru == t->second.end()) {
-      return resource_exhausted("tenant '" + key.tenant + "' has " +
-                                std::to_string(t->second.size()) +
-                                " sessions, all running (max_sessions_per_tenant " +
-                                std::to_string(limits_.max_sessions_per_tenant) + ")");
-    }
-    turn.evicted = lru->second.seq;
-    t->second.erase(lru);  // the tenant's map stays (the new session joins it below)
-    --stats_.num_sessions;
-    ++stats_.evicted_lru;
-  }
-  Session s;
-  s.seq = new_seq;
-  s.running = true;
-  s.last_used_s = clock_.now_s();
-  s.last_used_tick = ++tick_;
-  tenants_[key.tenant].emplace(key.session_id, std::move(s));
-  ++stats_.num_sessions;
-  ++stats_.num_running;
+  auto room = make_room_in_tenant(key.tenant);
+  if (!room.ok()) return room.status();
+  turn.evicted = *room;
+  insert(key, new_seq, {}, /*running=*/true);
   ++stats_.misses;
   turn.seq = new_seq;
   return turn;
+}
+
+Result<std::optional<SeqId>> SessionStore::make_room_in_tenant(const std::string& tenant) {
+  auto t = tenants_.find(tenant);
+  const bool at_limit = limits_.max_sessions_per_tenant > 0 && t != tenants_.end() &&
+                        static_cast<int64_t>(t->second.size()) >= limits_.max_sessions_per_tenant;
+  if (!at_limit) return std::optional<SeqId>();
+  auto lru = t->second.end();
+  for (auto it = t->second.begin(); it != t->second.end(); ++it) {
+    if (it->second.running) continue;
+    if (lru == t->second.end() || it->second.last_used_tick < lru->second.last_used_tick) lru = it;
+  }
+  if (lru == t->second.end()) {
+    return resource_exhausted("tenant '" + tenant + "' has " + std::to_string(t->second.size()) +
+                              " sessions, all running (max_sessions_per_tenant " +
+                              std::to_string(limits_.max_sessions_per_tenant) + ")");
+  }
+  const SeqId seq = lru->second.seq;
+  t->second.erase(lru);  // the tenant's map stays (the new session joins it)
+  --stats_.num_sessions;
+  ++stats_.evicted_limit;
+  return std::optional<SeqId>(seq);
+}
+
+void SessionStore::insert(const SessionKey& key, SeqId seq, std::vector<int32_t> history,
+                          bool running) {
+  Session s;
+  s.seq = seq;
+  s.history = std::move(history);
+  s.running = running;
+  s.last_used_s = clock_.now_s();
+  s.last_used_tick = ++tick_;
+  TS_CHECK(tenants_[key.tenant].emplace(key.session_id, std::move(s)).second);
+  ++stats_.num_sessions;
+  if (running) ++stats_.num_running;
 }
 
 Status SessionStore::end_turn(const SessionKey& key, std::vector<int32_t> history) {
@@ -136,6 +147,33 @@ std::vector<SeqId> SessionStore::expire() {
     t = t->second.empty() ? tenants_.erase(t) : std::next(t);
   }
   return dropped;
+}
+
+std::optional<SessionStore::Dropped> SessionStore::evict_lru_idle(EvictionReason reason) {
+  const Session* lru = nullptr;
+  SessionKey key;
+  for (const auto& [tenant, sessions] : tenants_) {
+    for (const auto& [id, s] : sessions) {
+      if (s.running || (lru != nullptr && s.last_used_tick >= lru->last_used_tick)) continue;
+      lru = &s;
+      key = SessionKey{tenant, id};
+    }
+  }
+  if (lru == nullptr) return std::nullopt;
+  Dropped dropped{key, lru->seq};
+  erase(key);
+  ++(reason == EvictionReason::kSessionLimit ? stats_.evicted_limit : stats_.evicted_pressure);
+  return dropped;
+}
+
+Result<std::optional<SeqId>> SessionStore::restore(const SessionKey& key, SeqId seq,
+                                                   std::vector<int32_t> history) {
+  if (find(key) != nullptr) return failed_precondition("restore: the session exists");
+  auto room = make_room_in_tenant(key.tenant);
+  if (!room.ok()) return room.status();
+  insert(key, seq, std::move(history), /*running=*/false);
+  ++stats_.restored;
+  return *room;
 }
 
 Result<SeqId> SessionStore::remove(const SessionKey& key) {

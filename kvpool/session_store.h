@@ -69,9 +69,12 @@ struct SessionStoreStats {
   int64_t misses = 0;  // begin_turn created a session
   int64_t cached_tokens = 0;  // sum of TurnStart::cached_tokens
   int64_t aborted = 0;
-  int64_t evicted_expired = 0;  // session_expired
-  int64_t evicted_deleted = 0;  // session_deleted
-  int64_t evicted_lru = 0;      // per-tenant limit
+  int64_t restored = 0;  // sessions re-created from disk (restore())
+  int64_t evicted_expired = 0;   // session_expired
+  int64_t evicted_deleted = 0;   // session_deleted
+  int64_t evicted_limit = 0;     // session_limit: LRU idle session dropped for the tenant's
+                                 // session count or the idle-memory cap
+  int64_t evicted_pressure = 0;  // global_pressure: the LRU idle session freed its pages
 };
 
 class SessionStore {
@@ -103,6 +106,23 @@ class SessionStore {
   // Drops idle sessions unused for more than ttl_s; returns their sequences to release.
   std::vector<SeqId> expire();
 
+  // Memory pressure: drops the least recently used idle session of any tenant and returns its
+  // key and sequence for the caller to release; nullopt when no session is idle. Counted as
+  // evicted_limit for EvictionReason::kSessionLimit, else as evicted_pressure.
+  struct Dropped {
+    SessionKey key;
+    SeqId seq;
+  };
+  std::optional<Dropped> evict_lru_idle(EvictionReason reason);
+
+  // Re-creates an idle session that was persisted (kvpool.sessions.dir) with `history` and the
+  // sequence `seq` the caller restored in the pool, last used now. Like a new session it may
+  // push the tenant over its limit (then the tenant's LRU idle session is dropped and its
+  // sequence returned). Errors: the key exists (kFailedPrecondition); the tenant is at its
+  // limit with every session running (kResourceExhausted). On error nothing changed.
+  Result<std::optional<SeqId>> restore(const SessionKey& key, SeqId seq,
+                                       std::vector<int32_t> history);
+
   // Explicit delete of an idle session; returns its sequence to release. Errors: unknown key,
   // including another tenant's session id (kNotFound); running (kFailedPrecondition).
   Result<SeqId> remove(const SessionKey& key);
@@ -115,6 +135,7 @@ class SessionStore {
 
   SessionStoreStats stats() const;
   const SessionLimits& limits() const { return limits_; }
+  const Clock& clock() const { return clock_; }
 
  private:
   struct Session {
@@ -129,6 +150,11 @@ class SessionStore {
   Session* find(const SessionKey& key);
   const Session* find(const SessionKey& key) const;
   void erase(const SessionKey& key);
+  // Makes room for one more session of `tenant` under its limit: drops its LRU idle session
+  // (returned) when at the limit. kResourceExhausted when every session of it is running.
+  Result<std::optional<SeqId>> make_room_in_tenant(const std::string& tenant);
+  // Inserts a session last used now.
+  void insert(const SessionKey& key, SeqId seq, std::vector<int32_t> history, bool running);
 
   const Clock& clock_;
   SessionLimits limits_;

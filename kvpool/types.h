@@ -27,6 +27,21 @@ const char* kv_policy_name(KvPolicy policy);  // "full" | "window" | "trimkv" | 
 // Error text: "unknown value 'trimkvv' (expected full|window|trimkv|trimkv-global)".
 Result<KvPolicy> parse_kv_policy(const std::string& text);
 
+// Why entries left the pool (the `reason` label of the eviction metrics).
+enum class EvictionReason : int {
+  kBudget,          // a sequence's own policy (compress)
+  kGlobalPressure,  // reclaim() for an allocation or the low watermark; idle sessions dropped
+                    // (LRU) to make room
+  kSessionExpired,  // idle session past its TTL
+  kSessionDeleted,  // explicit delete
+  kSessionLimit,    // per-tenant session count or kvpool.sessions.max_idle_bytes
+  kPreempted,       // a running sequence dropped to make room (recomputed later)
+};
+inline constexpr int kNumEvictionReasons = 6;
+// "budget" | "global_pressure" | "session_expired" | "session_deleted" | "session_limit" |
+// "preempted"
+const char* eviction_reason_name(EvictionReason reason);
+
 // Per-sequence eviction settings.
 struct SequenceKvConfig {
   KvPolicy policy = KvPolicy::kFull;

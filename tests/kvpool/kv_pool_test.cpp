@@ -156,7 +156,7 @@ TEST_CASE("trimkv keeps the top-M by (q - pos) * logβ with q = processed + 1", 
   CHECK((plan.moves[1].dst_page == pages[0] && plan.moves[1].dst_slot == 1));
   CHECK(plan.freed_pages == std::vector<PageId>{pages[1]});
   CHECK(plan.num_evicted == 1);
-  CHECK(pool->stats().evicted_budget == 1);
+  CHECK(pool->stats().evicted_by(EvictionReason::kBudget) == 1);
   CHECK(pool->stats().pages_used == 1);
   const SequenceKvStats s = pool->sequence_stats(1);
   CHECK(s.num_compressions == 1);

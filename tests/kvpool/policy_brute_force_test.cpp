@@ -257,7 +257,7 @@ class Harness {
     const KvPoolStats st = pool_->stats();
     REQUIRE(st.pages_used == pages);
     REQUIRE(st.num_sequences == static_cast<int64_t>(seqs_.size()));
-    REQUIRE(st.evicted_budget == evicted_);
+    REQUIRE(st.evicted_by(EvictionReason::kBudget) == evicted_);
     const Status inv = pool_->check_invariants();
     INFO(inv.to_string());
     REQUIRE(inv.ok());

@@ -134,7 +134,7 @@ TEST_CASE("session store: per-tenant limit evicts the tenant's LRU idle session"
   CHECK(*c->evicted == 2);
   CHECK(store.info({"t1", "b"}).status().code() == ErrorCode::kNotFound);
   CHECK(store.info({"t2", "a"}).ok());
-  CHECK(store.stats().evicted_lru == 1);
+  CHECK(store.stats().evicted_limit == 1);
 
   // "c" runs; begin "a" so both t1 sessions run: a third is refused and nothing changes.
   REQUIRE(store.begin_turn({"t1", "a"}, Tokens{1, 1, 5}, 0).ok());
@@ -293,7 +293,7 @@ void random_run(uint64_t seed) {
             REQUIRE(got->evicted.has_value());
             CHECK(*got->evicted == lru->second.seq);
             model.erase(lru);
-            ++want.evicted_lru;
+            ++want.evicted_limit;
           } else {
             CHECK_FALSE(got->evicted.has_value());
           }
@@ -371,7 +371,7 @@ void random_run(uint64_t seed) {
     CHECK(st.misses == want.misses);
     CHECK(st.cached_tokens == want.cached_tokens);
     CHECK(st.aborted == want.aborted);
-    CHECK(st.evicted_lru == want.evicted_lru);
+    CHECK(st.evicted_limit == want.evicted_limit);
     CHECK(st.evicted_expired == want.evicted_expired);
     CHECK(st.evicted_deleted == want.evicted_deleted);
     if (limits.max_sessions_per_tenant > 0) {
