@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "common/status.h"
 #include "engine/model_config.h"
@@ -30,6 +31,25 @@ class Engine {
   // Copies K/V rows as kvpool's plan says (in order). Must run before the next step that
   // reads the affected lanes.
   virtual void apply(const CompactionPlan& plan) = 0;
+
+  // Session persistence (kvpool/session_dir.h): K/V rows leave and re-enter storage through
+  // these, so a saved session restores bit-exactly instead of being recomputed.
+  // Rows are [n, D] row-major f32 whatever the storage dtype (D = head_dim); an engine storing
+  // narrower types converts, so a file written by one engine loads into another with the same
+  // model. Row i of the arrays is lane entry begin + i (page lane.pages[(begin + i) / B]).
+  // Preconditions (TS_CHECK; kvpool sizes these, they are never user input): begin >= 0,
+  // begin + n <= lane.num_pages * B (capacity, not len: write_entries fills reserved room),
+  // spans of exactly n * D floats, page ids inside the storage. Like step(), they see storage
+  // as of the last apply(): apply a pending plan for the lane first.
+
+  // Copies the K and V rows of lane entries [begin, begin + n) into k_out and v_out.
+  virtual void read_entries(const LaneView& lane, int64_t begin, int64_t n, std::span<float> k_out,
+                            std::span<float> v_out) const = 0;
+
+  // Writes n = k.size() / D rows (k and v the same size) to lane entries [begin, begin + n);
+  // the caller then records their pos/logβ with KvPool::append like a step's new entries.
+  virtual void write_entries(const LaneView& lane, int64_t begin, std::span<const float> k,
+                             std::span<const float> v) = 0;
 };
 
 }  // namespace trimserve

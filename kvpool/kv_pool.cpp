@@ -285,6 +285,8 @@ std::vector<float> KvPool::lane_log_beta(SeqId seq, int64_t layer, int64_t head)
 
 SequenceKvStats KvPool::sequence_stats(SeqId seq) const { return impl_->get(seq).stats; }
 
+const SequenceKvConfig& KvPool::sequence_config(SeqId seq) const { return impl_->get(seq).config; }
+
 KvPoolStats KvPool::stats() const {
   KvPoolStats st;
   st.pages_total = impl_->table.num_pages();

@@ -178,6 +178,8 @@ class KvPool {
   std::vector<float> lane_log_beta(SeqId seq, int64_t layer, int64_t head) const;
 
   SequenceKvStats sequence_stats(SeqId seq) const;
+  // The eviction settings the sequence was added with. Precondition: the sequence exists.
+  const SequenceKvConfig& sequence_config(SeqId seq) const;
   KvPoolStats stats() const;
 
   // Audits the bookkeeping (O(pages + entries)): no page leaked or double-owned, page owners

@@ -65,6 +65,9 @@ Result<std::vector<float>> SequenceRunner::run_step(std::span<const int32_t> tok
                         " tokens exceeds the model's max_position_embeddings " +
                         std::to_string(mc.max_position_embeddings));
   }
+  if (options_.make_room && pool_->pages_needed(seq_, T) > pool_->num_free_pages()) {
+    TS_RETURN_IF_ERROR(options_.make_room(seq_, T));
+  }
   TS_RETURN_IF_ERROR(pool_->reserve(seq_, T));
 
   SequenceStepInput s;

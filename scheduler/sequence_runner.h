@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -21,6 +22,10 @@ namespace trimserve {
 struct SequenceRunnerOptions {
   SequenceKvConfig kv;
   int64_t prefill_chunk = 512;  // tokens per prefill step (> 0)
+  // Called before a step whose entries do not fit the free pages, to relieve global pressure
+  // (e.g. SessionManager::make_room, which applies its plans to the engine). Empty: the step
+  // fails with the pool's kResourceExhausted.
+  std::function<Status(SeqId seq, int64_t tokens)> make_room;
 };
 
 class SequenceRunner {

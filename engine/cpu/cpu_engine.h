@@ -35,6 +35,14 @@ class CpuEngine final : public Engine {
 
   Result<StepOutput> step(const StepInput& input) override;
   void apply(const CompactionPlan& plan) override { storage_.apply(plan); }
+  void read_entries(const LaneView& lane, int64_t begin, int64_t n, std::span<float> k_out,
+                    std::span<float> v_out) const override {
+    storage_.read_entries(lane, begin, n, k_out, v_out);
+  }
+  void write_entries(const LaneView& lane, int64_t begin, std::span<const float> k,
+                     std::span<const float> v) override {
+    storage_.write_entries(lane, begin, k, v);
+  }
 
   // Read access for tests (e.g. to check compaction against the pool's metadata).
   const KvStorage& storage() const { return storage_; }

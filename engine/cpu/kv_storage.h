@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kvpool/compaction_plan.h"
@@ -35,7 +36,19 @@ class KvStorage {
   // Copies K and V rows for every move, in order (CompactionPlan's ordering contract).
   void apply(const CompactionPlan& plan);
 
+  // Bulk copies of lane entries [begin, begin + n) out of / into [n, D] row-major arrays, one
+  // contiguous run per page (Engine::read_entries / write_entries; same preconditions, checked).
+  void read_entries(const LaneView& lane, int64_t begin, int64_t n, std::span<float> k_out,
+                    std::span<float> v_out) const;
+  void write_entries(const LaneView& lane, int64_t begin, std::span<const float> k,
+                     std::span<const float> v);
+
  private:
+  // Calls fn(page, slot, i, count) for each run of `count` lane entries begin + i .. that share
+  // a page (so their rows are contiguous), after checking the preconditions.
+  template <class Fn>
+  void for_each_run(const LaneView& lane, int64_t begin, int64_t n, Fn&& fn) const;
+
   int64_t row_offset(PageId page, int64_t slot) const {
     return (static_cast<int64_t>(page) * page_size_ + slot) * head_dim_;
   }

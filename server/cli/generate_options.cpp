@@ -18,7 +18,7 @@ std::vector<std::string> value_flags() {
                                 "repetition-penalty", "stop",         "stop-token-ids",
                                 "prefill-chunk",  "page-size",        "threads",
                                 "logits-out",     "dump-kv",          "enable-thinking",
-                                "session-id"};
+                                "session-id",     "session-dir"};
   for (const char* f : kKvValueFlags) v.push_back(f);
   return v;
 }
@@ -54,7 +54,12 @@ void print_generate_help(std::FILE* out) {
       "  --session-id ID          multi-turn mode: each stdin line is one user turn (a JSON string, or\n"
       "                           a message object); the conversation is re-rendered with the chat\n"
       "                           template every turn and the session's compressed KV cache is reused\n"
-      "                           for the common prefix; prints one JSON object per turn\n"
+      "                           for the common prefix; prints one JSON object per turn. A line\n"
+      "                           {\"role\": \"assistant\", ...} is added to the conversation as is\n"
+      "                           (replaying a recorded conversation), without generating\n"
+      "  --session-dir DIR        with --session-id: save the session's compressed cache to DIR after\n"
+      "                           every turn and resume from it in a later run (a corrupt or foreign\n"
+      "                           file is reported on stderr, removed, and the turn recomputed)\n"
       "  --enable-thinking B      pass enable_thinking=true|false to the chat template (default:\n"
       "                           unset, the template's own default)\n"
       "sampling:\n"
@@ -100,9 +105,13 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
     if (a.has("logits-out") || a.has("dump-kv")) {
       return invalid_argument("--logits-out and --dump-kv are for one-shot runs, not --session-id");
     }
+  } else if (a.has("session-dir")) {
+    return invalid_argument("--session-dir needs --session-id");
   } else if (num_inputs != 1) {
     return invalid_argument("give exactly one of --prompt, --prompt-ids, --messages (or --session-id)");
   }
+  o.session_dir = a.get("session-dir");
+  if (o.session_dir && o.session_dir->empty()) return invalid_argument("--session-dir must not be empty");
   o.prompt = a.get("prompt");
   o.messages_file = a.get("messages");
   auto ids = a.get_int_list("prompt-ids");

@@ -8,7 +8,8 @@
 //     [--kv-policy full|window|trimkv|trimkv-global] [--kv-budget M] [--kv-buffer N]
 //     [--window-sinks N] [--floor-ratio F] [--prefill-chunk N] [--page-size N] [--threads N]
 //     [--logits-out FILE.npy] [--dump-kv FILE.json] [--json] [--enable-thinking true|false]
-//   trimserve generate --model DIR --session-id ID [options]   (one user turn per stdin line)
+//   trimserve generate --model DIR --session-id ID [--session-dir DIR] [options]
+//                                                        (one turn per stdin line)
 #pragma once
 
 #include <cstdio>
@@ -33,6 +34,7 @@ struct GenerateOptions {
   std::optional<std::vector<int64_t>> prompt_ids;
   std::optional<std::string> messages_file;
   std::optional<std::string> session_id;  // multi-turn mode: turns come from stdin
+  std::optional<std::string> session_dir;  // persist the session there (needs session_id)
   std::optional<bool> enable_thinking;  // unset: the template's default
   SamplingParams sampling;
   CliArgs args{{}, {}};     // kept to resolve the KV flags once the model is known

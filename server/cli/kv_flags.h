@@ -1,9 +1,8 @@
 // The KV flags shared by `generate` and `eval`: --kv-policy, --kv-budget, --kv-buffer,
 // --window-sinks, --floor-ratio, resolved against the model's TrimKV config.json fields.
 //
-// Defaults: policy trimkv-global when the model has retention gates, else full; budget = the
-// model's memory_size (required on the command line for window on a gateless model); buffer =
-// the model's buffer_size (0 when absent); floor ratio = the model's floor_budget_ratio.
+// The rules and defaults are scheduler/kv_settings.h's (shared with the daemon's config and
+// requests); errors here name the flags.
 #pragma once
 
 #include <optional>
@@ -12,6 +11,7 @@
 #include "common/status.h"
 #include "engine/model_config.h"
 #include "kvpool/types.h"
+#include "scheduler/kv_settings.h"
 #include "server/cli/cli_args.h"
 
 namespace trimserve::cli {

@@ -5,8 +5,9 @@
 #include <iostream>
 #include <string>
 
+#include "engine/model_fingerprint.h"
 #include "kvpool/clock.h"
-#include "kvpool/session_pool.h"
+#include "scheduler/session_manager.h"
 #include "server/cli/exit_codes.h"
 #include "server/cli/generation_loop.h"
 
@@ -35,7 +36,12 @@ int run_session_turns(const GenerateOptions& opt, const ModelBundle& model) {
   auto ctx = make_generation_context(model, opt, mc.max_position_embeddings);
   if (!ctx.ok()) return report("generate", ctx.status());
   SteadyClock clock;
-  SessionStore store(clock, SessionLimits{});
+  SessionManagerOptions so;
+  so.dir = opt.session_dir.value_or("");
+  so.model_fingerprint = model_fingerprint(*model.weights);
+  auto sessions = SessionManager::create(*ctx->engine, *ctx->pool, clock, so);
+  if (!sessions.ok()) return report("generate", sessions.status());
+  SessionManager& manager = **sessions;
   const SessionKey key{"cli", *opt.session_id};
   SequenceRunnerOptions ro;
   ro.kv = opt.kv;
@@ -57,6 +63,10 @@ int run_session_turns(const GenerateOptions& opt, const ModelBundle& model) {
       fail(message.status());
       continue;
     }
+    if ((*message)["role"] == "assistant") {
+      conversation.push_back(*message);
+      continue;
+    }
     nlohmann::ordered_json next = conversation;
     next.push_back(*message);
     auto prompt = encode_chat(opt, model, next);
@@ -68,31 +78,30 @@ int run_session_turns(const GenerateOptions& opt, const ModelBundle& model) {
       fail(s);
       continue;
     }
-    auto started = begin_session_turn(store, *ctx->pool, key, *prompt, /*new_seq=*/turn + 1, opt.kv);
+    auto started = manager.begin_turn(key, *prompt, static_cast<SeqId>(lineno), opt.kv);
     if (!started.ok()) {
       fail(started.status());
       continue;
     }
-    ctx->engine->apply(started->plan);  // rollback of a diverged history, if any
-    auto runner = SequenceRunner::resume(*ctx->engine, *ctx->pool, started->start.seq, ro);
+    auto runner = SequenceRunner::resume(*ctx->engine, *ctx->pool, started->seq, ro);
     if (!runner.ok()) {
       fail(runner.status());
-      (void)abort_session_turn(store, *ctx->pool, key);
+      (void)manager.abort_turn(key);
       continue;
     }
     runner->detach();  // the session owns the sequence between turns
-    const int64_t cached = started->start.cached_tokens;
+    const int64_t cached = started->cached_tokens;
     auto g = generate(*runner, model, opt, *prompt, cached, /*stream=*/false);
     if (!g.ok()) {
       fail(g.status());
-      (void)abort_session_turn(store, *ctx->pool, key);  // the next turn starts afresh
+      (void)manager.abort_turn(key);  // the next turn starts afresh (or from its file)
       continue;
     }
     // The session's history is what was fed: the prompt and every generated token but the
     // last (sampled, never fed).
     std::vector<int32_t> history = g->prompt;
     history.insert(history.end(), g->output.begin(), g->output.end() - 1);
-    if (Status s = end_session_turn(store, *ctx->pool, key, std::move(history)); !s.ok()) {
+    if (Status s = manager.end_turn(key, std::move(history)); !s.ok()) {
       return report("generate", s);  // a bookkeeping bug, not bad input
     }
     conversation = std::move(next);
@@ -103,6 +112,7 @@ int run_session_turns(const GenerateOptions& opt, const ModelBundle& model) {
         {"text", g->text},
         {"prompt_tokens", g->prompt.size()},
         {"cached_tokens", cached},
+        {"cache", started->from_disk ? "disk" : started->resumed ? "memory" : "new"},
         {"completion_tokens", g->output.size()},
         {"finish_reason", finish_reason_name(g->finish)},
         {"kv", {{"retained", g->kv.retained}, {"offered", g->kv.offered}}}};

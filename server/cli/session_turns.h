@@ -5,10 +5,13 @@
 // template, and the session (kvpool SessionStore + KvPool) reuses the compressed KV cache for
 // the longest common token prefix with what the previous turns fed — rolling back where the
 // re-rendered history diverges (e.g. a template that drops <think> blocks) — so only the rest
-// is prefilled. One JSON object per turn on stdout: turn, text, prompt_tokens, cached_tokens,
-// completion_tokens, finish_reason, kv {retained, offered}.
+// is prefilled. One JSON object per generated turn on stdout: turn, text, prompt_tokens,
+// cached_tokens, cache ("new" | "memory" | "disk": where the reused prefix came from),
+// completion_tokens, finish_reason, kv {retained, offered}. A line whose message has role
+// "assistant" joins the conversation without generating (replaying a recorded conversation).
 //
-// Sessions live in this process only (persistence to --session-dir is a later step).
+// With --session-dir the session is written there after every turn (scheduler/
+// session_manager.h) and a later run with the same --session-id resumes from the file.
 #pragma once
 
 #include "server/cli/generate_options.h"
