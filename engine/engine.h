@@ -47,7 +47,8 @@ class Engine {
                             std::span<float> v_out) const = 0;
 
   // Writes n = k.size() / D rows (k and v the same size) to lane entries [begin, begin + n);
-  // the caller then records their pos/logβ with KvPool::append like a step's new entries.
+  // the caller records their pos/logβ in the KvPool (restore_sequence for a whole saved
+  // sequence, or append like a step's new entries).
   virtual void write_entries(const LaneView& lane, int64_t begin, std::span<const float> k,
                              std::span<const float> v) = 0;
 };

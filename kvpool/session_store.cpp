@@ -149,12 +149,14 @@ std::vector<SeqId> SessionStore::expire() {
   return dropped;
 }
 
-std::optional<SessionStore::Dropped> SessionStore::evict_lru_idle(EvictionReason reason) {
+std::optional<SessionStore::Dropped> SessionStore::evict_lru_idle(
+    EvictionReason reason, const std::function<bool(const SessionKey&)>& eligible) {
   const Session* lru = nullptr;
   SessionKey key;
   for (const auto& [tenant, sessions] : tenants_) {
     for (const auto& [id, s] : sessions) {
       if (s.running || (lru != nullptr && s.last_used_tick >= lru->last_used_tick)) continue;
+      if (eligible && !eligible(SessionKey{tenant, id})) continue;
       lru = &s;
       key = SessionKey{tenant, id};
     }

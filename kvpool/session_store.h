@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -106,14 +107,16 @@ class SessionStore {
   // Drops idle sessions unused for more than ttl_s; returns their sequences to release.
   std::vector<SeqId> expire();
 
-  // Memory pressure: drops the least recently used idle session of any tenant and returns its
-  // key and sequence for the caller to release; nullopt when no session is idle. Counted as
-  // evicted_limit for EvictionReason::kSessionLimit, else as evicted_pressure.
+  // Memory pressure: drops the least recently used idle session of any tenant (among those
+  // `eligible` accepts, when given) and returns its key and sequence for the caller to
+  // release; nullopt when there is none. Counted as evicted_limit for
+  // EvictionReason::kSessionLimit, else as evicted_pressure.
   struct Dropped {
     SessionKey key;
     SeqId seq;
   };
-  std::optional<Dropped> evict_lru_idle(EvictionReason reason);
+  std::optional<Dropped> evict_lru_idle(
+      EvictionReason reason, const std::function<bool(const SessionKey&)>& eligible = {});
 
   // Re-creates an idle session that was persisted (kvpool.sessions.dir) with `history` and the
   // sequence `seq` the caller restored in the pool, last used now. Like a new session it may

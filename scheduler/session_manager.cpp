@@ -50,6 +50,7 @@ Result<TurnBegin> SessionManager::begin_turn(const SessionKey& key,
                                              const SequenceKvConfig& kv) {
   TurnBegin out;
   if (dir_ && !prompt.empty() && !store_.info(key).ok()) out.from_disk = load_from_disk(key, new_seq);
+  persisted_.erase(key);  // running from here; end_turn writes it again
   auto turn = begin_session_turn(store_, pool_, key, prompt, new_seq, kv);
   if (!turn.ok()) return turn.status();
   apply(turn->plan);
@@ -86,6 +87,7 @@ bool SessionManager::load_from_disk(const SessionKey& key, SeqId seq) {
     pages += (static_cast<int64_t>(lane.pos.size()) + po.page_size - 1) / po.page_size;
   }
   // Room from idle memory only: resuming a session must not take entries from running work.
+  drop_persisted_until([&] { return pool_.num_free_pages() >= pages; });
   if (pool_.num_free_pages() < pages) {
     ReclaimTarget target;
     target.min_free_pages = pages;
@@ -167,6 +169,7 @@ void SessionManager::save_to_disk(const SessionKey& key) {
     ++disk_errors_;
     return;
   }
+  persisted_.insert(key);
   ++disk_saves_;
 }
 
@@ -176,6 +179,7 @@ Status SessionManager::abort_turn(const SessionKey& key) {
 
 Status SessionManager::remove(const SessionKey& key) {
   const Status in_memory = delete_session(store_, pool_, key);
+  if (in_memory.ok()) persisted_.erase(key);
   if (!dir_) return in_memory;
   if (in_memory.code() == ErrorCode::kFailedPrecondition) return in_memory;  // running
   std::error_code ec;
@@ -185,7 +189,20 @@ Status SessionManager::remove(const SessionKey& key) {
   return in_memory;
 }
 
+void SessionManager::drop_persisted_until(const std::function<bool()>& enough) {
+  if (!dir_) return;
+  const auto is_persisted = [&](const SessionKey& k) { return persisted_.count(k) != 0; };
+  while (!enough()) {
+    auto dropped = store_.evict_lru_idle(EvictionReason::kGlobalPressure, is_persisted);
+    if (!dropped) return;
+    persisted_.erase(dropped->key);
+    pool_.evict_sequence(dropped->seq, EvictionReason::kGlobalPressure);
+  }
+}
+
 Status SessionManager::make_room(SeqId seq, int64_t tokens) {
+  drop_persisted_until(
+      [&] { return pool_.num_free_pages() >= pool_.pages_needed(seq, tokens); });
   const Status s = trimserve::make_room(store_, pool_, seq, tokens, plan_);
   apply(plan_);
   return s;
@@ -194,6 +211,11 @@ Status SessionManager::make_room(SeqId seq, int64_t tokens) {
 void SessionManager::housekeeping() {
   expire_sessions(store_, pool_);
   if (dir_ && options_.limits.ttl_s > 0.0) dir_->expire(options_.limits.ttl_s);
+  drop_persisted_until([&] {
+    const KvPoolStats st = pool_.stats();
+    return st.pages_total - st.pages_used >= options_.idle.min_free_pages &&
+           st.pages_idle <= options_.idle.max_idle_pages;
+  });
   relieve_idle_memory(store_, pool_, options_.idle, plan_);
   apply(plan_);
 }

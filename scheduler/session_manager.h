@@ -7,7 +7,13 @@
 // dropped from memory (global pressure, idle limits) or lost with the process (restart,
 // kill -9) resumes from its file on its next turn instead of being recomputed. A file that is
 // corrupt, foreign (another model or tenant) or does not fit the pool is logged, removed, and
-// the turn recomputes. I/O errors (directory full, read-only) are logged and counted; turns are
+// the turn recomputes.
+//
+// With persistence, memory pressure drops idle sessions whose file is current (least recently
+// used first) before it shaves any entry: such a session comes back from its file exactly as
+// it was, while shaved entries are gone for good. This refines DESIGN.md §4's order (entries
+// first, then whole idle sessions), which remains the order without a directory and for
+// sessions whose last write failed. I/O errors (directory full, read-only) are logged and counted; turns are
 // served all the same. Deleting a session deletes its file; TTL expiry applies to files too.
 //
 // Threading: the engine-loop thread only (Engine, KvPool and SessionStore are single-owner).
@@ -15,9 +21,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -81,7 +89,8 @@ class SessionManager {
   // sessions cannot be deleted (kFailedPrecondition).
   Status remove(const SessionKey& key);
 
-  // Room for `tokens` more entries per lane of the running `seq` (kvpool's make_room).
+  // Room for `tokens` more entries per lane of the running `seq`: file-backed idle sessions
+  // first (see above), then kvpool's make_room.
   Status make_room(SeqId seq, int64_t tokens);
 
   // Between steps: TTL expiry (memory and files) and idle-memory relief.
@@ -99,12 +108,16 @@ class SessionManager {
   bool load_from_disk(const SessionKey& key, SeqId seq);
   void save_to_disk(const SessionKey& key);
   void apply(CompactionPlan& plan);
+  // Drops idle sessions whose file is current, least recently used first, until `enough()`.
+  void drop_persisted_until(const std::function<bool()>& enough);
 
   Engine& engine_;
   KvPool& pool_;
   SessionManagerOptions options_;
   SessionStore store_;
   std::unique_ptr<SessionDir> dir_;
+  // Idle sessions whose file holds exactly their state (saved at their last end_turn).
+  std::unordered_set<SessionKey, SessionKeyHash> persisted_;
   CompactionPlan plan_;  // reused scratch
   int64_t disk_saves_ = 0, disk_loads_ = 0, disk_rejected_ = 0, disk_errors_ = 0;
 };

@@ -19,6 +19,8 @@ const Command kCommands[] = {
      trimserve::cli::generate_main},
     {"tokenize", "encode/decode text or render a chat with a model's tokenizer",
      trimserve::cli::tokenize_main},
+    {"bench", "benchmarks: 'bench sessions' (multi-turn sessions in a bounded KV pool)",
+     trimserve::cli::bench_main},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # README command (2): install what is missing, build everything, run every test.
+# Then the memory-sensitive tests once more under ASan/LSan/UBSan (tests/sanitizers.sh).
 # Exits non-zero when any step or any test fails. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -7,3 +8,4 @@ bash deploy/install-deps.sh
 cmake -S . -B build -G Ninja
 cmake --build build
 ctest --test-dir build --output-on-failure -j2 --timeout 900
+bash tests/sanitizers.sh

@@ -102,4 +102,18 @@ Result<std::optional<std::vector<int64_t>>> CliArgs::get_int_list(const std::str
   return std::optional<std::vector<int64_t>>(std::move(out));
 }
 
+Status CliArgs::read_int(const std::string& name, int64_t& dst) const {
+  auto v = get_int(name);
+  if (!v.ok()) return v.status();
+  if (*v) dst = **v;
+  return Status();
+}
+
+Status CliArgs::read_double(const std::string& name, double& dst) const {
+  auto v = get_double(name);
+  if (!v.ok()) return v.status();
+  if (*v) dst = **v;
+  return Status();
+}
+
 }  // namespace trimserve::cli

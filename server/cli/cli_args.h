@@ -30,6 +30,9 @@ class CliArgs {
   // Typed accessors: nullopt when absent; kInvalidArgument ("--top-p: expected a number, got
   // 'x'") when present but malformed.
   Result<std::optional<int64_t>> get_int(const std::string& name) const;
+  // Overwrite `dst` when the flag is present (defaults stay otherwise); errors as get_int.
+  Status read_int(const std::string& name, int64_t& dst) const;
+  Status read_double(const std::string& name, double& dst) const;
   Result<std::optional<double>> get_double(const std::string& name) const;
   // "1,2,3" -> {1,2,3}
   Result<std::optional<std::vector<int64_t>>> get_int_list(const std::string& name) const;

@@ -6,5 +6,6 @@ namespace trimserve::cli {
 
 int generate_main(int argc, char** argv);
 int tokenize_main(int argc, char** argv);
+int bench_main(int argc, char** argv);  // trimserve bench sessions ...
 
 }  // namespace trimserve::cli

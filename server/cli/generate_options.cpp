@@ -23,21 +23,6 @@ std::vector<std::string> value_flags() {
   return v;
 }
 
-// Reads a double flag into `dst` when present.
-Status read_double(const CliArgs& a, const char* name, double& dst) {
-  auto v = a.get_double(name);
-  if (!v.ok()) return v.status();
-  if (*v) dst = **v;
-  return Status();
-}
-
-Status read_int(const CliArgs& a, const char* name, int64_t& dst) {
-  auto v = a.get_int(name);
-  if (!v.ok()) return v.status();
-  if (*v) dst = **v;
-  return Status();
-}
-
 }  // namespace
 
 void print_generate_help(std::FILE* out) {
@@ -125,16 +110,16 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
   }
 
   SamplingParams& s = o.sampling;
-  TS_RETURN_IF_ERROR(read_int(a, "max-tokens", s.max_tokens));
-  TS_RETURN_IF_ERROR(read_double(a, "temperature", s.temperature));
-  TS_RETURN_IF_ERROR(read_double(a, "top-p", s.top_p));
+  TS_RETURN_IF_ERROR(a.read_int("max-tokens", s.max_tokens));
+  TS_RETURN_IF_ERROR(a.read_double("temperature", s.temperature));
+  TS_RETURN_IF_ERROR(a.read_double("top-p", s.top_p));
   int64_t top_k = s.top_k;
-  TS_RETURN_IF_ERROR(read_int(a, "top-k", top_k));
+  TS_RETURN_IF_ERROR(a.read_int("top-k", top_k));
   s.top_k = static_cast<int32_t>(top_k);
-  TS_RETURN_IF_ERROR(read_double(a, "min-p", s.min_p));
-  TS_RETURN_IF_ERROR(read_double(a, "presence-penalty", s.presence_penalty));
-  TS_RETURN_IF_ERROR(read_double(a, "frequency-penalty", s.frequency_penalty));
-  TS_RETURN_IF_ERROR(read_double(a, "repetition-penalty", s.repetition_penalty));
+  TS_RETURN_IF_ERROR(a.read_double("min-p", s.min_p));
+  TS_RETURN_IF_ERROR(a.read_double("presence-penalty", s.presence_penalty));
+  TS_RETURN_IF_ERROR(a.read_double("frequency-penalty", s.frequency_penalty));
+  TS_RETURN_IF_ERROR(a.read_double("repetition-penalty", s.repetition_penalty));
   if (auto seed = a.get_int("seed"); !seed.ok()) {
     return seed.status();
   } else if (*seed) {
@@ -149,12 +134,12 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
   }
   s.ignore_eos = a.has("ignore-eos");
 
-  TS_RETURN_IF_ERROR(read_int(a, "prefill-chunk", o.prefill_chunk));
+  TS_RETURN_IF_ERROR(a.read_int("prefill-chunk", o.prefill_chunk));
   if (o.prefill_chunk < 1) return invalid_argument("--prefill-chunk must be >= 1");
-  TS_RETURN_IF_ERROR(read_int(a, "page-size", o.page_size));
+  TS_RETURN_IF_ERROR(a.read_int("page-size", o.page_size));
   if (o.page_size < 1) return invalid_argument("--page-size must be >= 1");
   int64_t threads = 0;
-  TS_RETURN_IF_ERROR(read_int(a, "threads", threads));
+  TS_RETURN_IF_ERROR(a.read_int("threads", threads));
   if (threads < 0) return invalid_argument("--threads must be >= 0");
   o.threads = static_cast<int>(threads);
   o.logits_out = a.get("logits-out");

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <set>
 #include <tuple>
@@ -162,6 +163,27 @@ inline std::pair<bool, int64_t> brute_compress(ModelSeq& m, int64_t num_heads) {
     if (lens.size() > 1) ++g_coverage.ragged;
   }
   return {due, evicted};
+}
+
+// Budgets hold after every step: a per-lane policy's lane is under M + buffer or at most M; a
+// trimkv-global sequence is under (M + buffer) * lanes in total or at most M * lanes, and at
+// most M * lanes right after a compression that was due. Lanes only shrink otherwise
+// (rollback, global pressure), which keeps both.
+inline void require_budgets(const ModelSeq& m, int64_t num_lanes, bool due) {
+  const SequenceKvConfig& c = m.config;
+  int64_t total = 0;
+  for (const auto& lane : m.lanes) {
+    const auto len = static_cast<int64_t>(lane.size());
+    total += len;
+    if (c.policy == KvPolicy::kWindow || c.policy == KvPolicy::kTrimKv) {
+      REQUIRE((len < c.budget + c.buffer || len <= c.budget));
+    }
+  }
+  if (c.policy == KvPolicy::kTrimKvGlobal) {
+    const int64_t k = c.budget * num_lanes;
+    REQUIRE((total < (c.budget + c.buffer) * num_lanes || total <= k));
+    if (due) REQUIRE(total <= k);
+  }
 }
 
 }  // namespace trimserve::kvpool_test

@@ -206,25 +206,7 @@ class Harness {
     }
     for (const EntryMove& mv : plan.moves) REQUIRE(freed.count(mv.dst_page) == 0);
     REQUIRE(pool_->stats().pages_used == used - static_cast<int64_t>(freed.size()));
-    check_budgets(id, due);
-  }
-
-  void check_budgets(SeqId id, bool due) {
-    const ModelSeq& m = seqs_.at(id);
-    const SequenceKvConfig& c = m.config;
-    int64_t total = 0;
-    for (const auto& lane : m.lanes) {
-      const auto len = static_cast<int64_t>(lane.size());
-      total += len;
-      if (c.policy == KvPolicy::kWindow || c.policy == KvPolicy::kTrimKv) {
-        REQUIRE((len < c.budget + c.buffer || len <= c.budget));
-      }
-    }
-    if (c.policy == KvPolicy::kTrimKvGlobal) {
-      const int64_t k = c.budget * num_lanes();
-      REQUIRE((total < (c.budget + c.buffer) * num_lanes() || total <= k));
-      if (due) REQUIRE(total <= k);
-    }
+    require_budgets(seqs_.at(id), num_lanes(), due);
   }
 
   // Every sequence matches the model, in metadata, in fake storage, and in stats.

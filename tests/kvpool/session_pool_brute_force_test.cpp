@@ -375,7 +375,7 @@ class Harness {
       REQUIRE(st.num_processed == ps.m.processed);
       REQUIRE(st.offered == ps.m.offered);
       REQUIRE(pool_->is_idle(id) == ps.idle);
-      check_budget(ps.m);
+      require_budgets(ps.m, num_lanes(), /*due=*/false);
     }
     const KvPoolStats st = pool_->stats();
     REQUIRE(st.pages_used == pages);
@@ -534,21 +534,6 @@ class Harness {
     seqs_.erase(seq);
     // The fake storage of its pages is stale now; the pool hands them out again and every
     // later write goes through a lane view first.
-  }
-
-  void check_budget(const ModelSeq& m) const {
-    const SequenceKvConfig& c = m.config;
-    int64_t total = 0;
-    for (const auto& lane : m.lanes) {
-      const auto len = static_cast<int64_t>(lane.size());
-      total += len;
-      if (c.policy == KvPolicy::kWindow || c.policy == KvPolicy::kTrimKv) {
-        REQUIRE((len < c.budget + c.buffer || len <= c.budget));
-      }
-    }
-    if (c.policy == KvPolicy::kTrimKvGlobal) {
-      REQUIRE((total < (c.budget + c.buffer) * num_lanes() || total <= c.budget * num_lanes()));
-    }
   }
 
   int64_t pages_of(const PoolSeq& ps) const {

@@ -191,6 +191,42 @@ TEST_CASE("session store: delete and tenant isolation", "[session]") {
   CHECK(store.stats().evicted_deleted == 1);
 }
 
+TEST_CASE("session store: global LRU drop, filtered, and restore", "[session]") {
+  testing::FakeClock clock;
+  SessionStore store(clock, SessionLimits{2, 0.0});
+  park(store, {"acme", "a"}, Tokens{1}, 1);
+  park(store, {"globex", "b"}, Tokens{2}, 2);
+  park(store, {"acme", "c"}, Tokens{3}, 3);
+  REQUIRE(store.begin_turn({"globex", "d"}, Tokens{4}, 4).ok());  // running: never dropped
+  // Only sessions the filter accepts; least recently used first across tenants.
+  auto only_c = [](const SessionKey& k) { return k.session_id == "c"; };
+  auto d1 = store.evict_lru_idle(EvictionReason::kGlobalPressure, only_c);
+  REQUIRE(d1);
+  CHECK(d1->seq == 3);
+  auto d2 = store.evict_lru_idle(EvictionReason::kSessionLimit);
+  REQUIRE(d2);
+  CHECK(d2->key == SessionKey{"acme", "a"});
+  auto d3 = store.evict_lru_idle(EvictionReason::kGlobalPressure);
+  REQUIRE(d3);
+  CHECK(d3->seq == 2);
+  CHECK(!store.evict_lru_idle(EvictionReason::kGlobalPressure));  // only the running one left
+  CHECK(store.stats().evicted_pressure == 2);
+  CHECK(store.stats().evicted_limit == 1);
+
+  // Restore: an idle session with its history; the tenant limit applies as for a new one.
+  auto r = store.restore({"globex", "e"}, 9, Tokens{5, 6});
+  REQUIRE(r.ok());
+  CHECK(!r->has_value());
+  CHECK(store.history({"globex", "e"}).size() == 2);
+  CHECK(store.restore({"globex", "e"}, 10, Tokens{}).status().code() ==
+        ErrorCode::kFailedPrecondition);
+  // globex holds d (running) and e (idle): a third drops e, its LRU idle session.
+  auto r2 = store.restore({"globex", "f"}, 11, Tokens{7});
+  REQUIRE(r2.ok());
+  CHECK(*r2 == std::optional<SeqId>(9));
+  CHECK(store.stats().restored == 2);
+}
+
 TEST_CASE("session store: counters", "[session]") {
   testing::FakeClock clock;
   SessionStore store(clock, {});

@@ -155,9 +155,9 @@ TEST_CASE("global pressure: idle entries first, then idle sessions, and files br
   // 3 layers x 2 kv-heads = 6 lanes, B = 4.
   SequenceKvConfig full;
   full.policy = KvPolicy::kFull;
-  SECTION("shaving idle entries is enough") {
+  SECTION("memory only: shaving idle entries is enough, the oldest loses most") {
     // Two parked trimkv-global sessions (about 12 * 6 entries each) and a long third one.
-    Daemon d(w, 64, dir.str(), fp);
+    Daemon d(w, 64, "", fp);
     d.turn({"acme", "one"}, ids(40, 1), 1);
     d.clock.advance(100);
     d.turn({"acme", "two"}, ids(40, 2), 2);
@@ -166,8 +166,27 @@ TEST_CASE("global pressure: idle entries first, then idle sessions, and files br
     CHECK(st.pool.evicted_by(EvictionReason::kGlobalPressure) > 0);
     CHECK(st.sessions.evicted_pressure == 0);
     CHECK(st.sessions.num_sessions == 3);
-    // The oldest idle session lost the most.
     CHECK(d.rig.pool->sequence_stats(1).retained < d.rig.pool->sequence_stats(2).retained);
+    CHECK(d.rig.pool->check_invariants().ok());
+  }
+  SECTION("with files: idle sessions are dropped whole and come back exactly") {
+    Daemon d(w, 64, dir.str(), fp);
+    const SessionKey one{"acme", "one"};
+    d.turn(one, ids(40, 1), 1);
+    d.clock.advance(100);
+    d.turn({"acme", "two"}, ids(40, 2), 2);
+    d.turn({"globex", "three"}, ids(120, 3), 3);
+    const SessionStats st = d.sessions->stats();
+    CHECK(st.sessions.evicted_pressure >= 1);
+    CHECK(!d.sessions->store().info(one).ok());  // least recently used, dropped whole
+    // Its next turn reloads it and sees exactly what a memory-rich run sees.
+    const Tokens next = concat(ids(40, 1), ids(6, 5));
+    TurnBegin begin;
+    const std::vector<float> got = d.turn(one, next, 4, &begin);
+    CHECK(begin.from_disk);
+    Daemon roomy(w, 512, "", fp);
+    roomy.turn(one, ids(40, 1), 1);
+    CHECK(got == roomy.turn(one, next, 2));
     CHECK(d.rig.pool->check_invariants().ok());
   }
   SECTION("sessions that cannot shed entries are dropped LRU and reload from disk") {

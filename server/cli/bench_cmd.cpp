@@ -1,0 +1,195 @@
+// `trimserve bench sessions`: the multi-turn session benchmark (server/cli/session_bench.h).
+// Runs the same scripted conversations three ways — the policy with unlimited memory, the
+// policy in a pool of --pool-fraction of the full-cache size, and the same with session files
+// (--session-dir write-through) — measures each one's drift from policy full with unlimited
+// memory, and writes results.json and results.md to --out (the table is printed too).
+// A benchmark, not a test: nothing here asserts; it reports.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "server/cli/cli_args.h"
+#include "server/cli/commands.h"
+#include "server/cli/exit_codes.h"
+#include "server/cli/kv_flags.h"
+#include "server/cli/model_bundle.h"
+#include "server/cli/session_bench.h"
+
+namespace trimserve::cli {
+
+namespace {
+
+void print_help(std::FILE* out) {
+  std::fprintf(out,
+      "usage: trimserve bench sessions --model DIR [options]\n\n"
+      "N scripted conversations of T turns share one KV pool a fraction of their full-cache size.\n"
+      "Reports cache hits, cached-token ratio, resident sessions, evictions by reason and the\n"
+      "drift (mean KL per generated token) from policy full with unlimited memory.\n\n"
+      "  --model DIR              Hugging Face model directory\n"
+      "  --conversations N (8)    --turns T (20)  --user-tokens N (48)  --reply-tokens N (16)\n"
+      "  --pool-fraction F (0.1)  pool size relative to all conversations' full caches\n"
+      "  --idle-decay F (0.01)    kvpool.idle_decay_per_s   --think-time S (5) virtual s per turn\n"
+      "  --kv-policy, --kv-budget, --kv-buffer, --window-sinks, --floor-ratio  as for generate\n"
+      "  --page-size N (16)  --prefill-chunk N (64)  --threads N (0 = all)  --seed N (1)\n"
+      "  --out DIR (bench-results/sessions)  results.json, results.md\n");
+}
+
+nlohmann::ordered_json to_json(const SessionBenchResult& r) {
+  const SessionBenchOptions& o = r.options;
+  nlohmann::ordered_json evicted;
+  for (int i = 0; i < kNumEvictionReasons; ++i) {
+    evicted[eviction_reason_name(static_cast<EvictionReason>(i))] =
+        r.stats.pool.evicted[static_cast<size_t>(i)];
+  }
+  const int64_t later_turns = r.turns - o.conversations;
+  return {
+      {"name", o.name},
+      {"conversations", o.conversations},
+      {"turns_each", o.turns},
+      {"kv_policy", kv_policy_name(o.kv.policy)},
+      {"kv_budget", o.kv.budget},
+      {"pool_pages", r.pool_pages},
+      {"full_cache_pages", r.full_cache_pages},
+      {"pool_fraction", static_cast<double>(r.pool_pages) / static_cast<double>(r.full_cache_pages)},
+      {"turns", r.turns},
+      {"failed_turns", r.failed_turns},
+      {"memory_hits", r.memory_hits},
+      {"disk_hits", r.disk_hits},
+      {"misses", r.misses},
+      {"hit_rate", later_turns > 0 ? static_cast<double>(r.memory_hits + r.disk_hits) /
+                                         static_cast<double>(later_turns)
+                                   : 0.0},
+      {"prompt_tokens", r.prompt_tokens},
+      {"cached_tokens", r.cached_tokens},
+      {"cached_tokens_ratio",
+       static_cast<double>(r.cached_tokens) / static_cast<double>(r.prompt_tokens)},
+      {"mean_resident_sessions", r.mean_resident_sessions},
+      {"resident_sessions_at_end", r.stats.sessions.num_sessions},
+      {"sessions_dropped_under_pressure", r.stats.sessions.evicted_pressure},
+      {"evicted_entries", evicted},
+      {"disk", {{"files", r.stats.disk_files}, {"bytes", r.stats.disk_bytes},
+                {"saves", r.stats.disk_saves}, {"loads", r.stats.disk_loads}}},
+      {"mean_kl_vs_full", r.mean_kl},
+      {"max_kl_vs_full", r.max_kl},
+      {"top1_agreement_vs_full", r.top1_agreement},
+      {"wall_s", r.wall_s},
+      {"tokens_per_s", r.tokens_per_s},
+  };
+}
+
+std::string markdown(const std::vector<nlohmann::ordered_json>& rows) {
+  std::string md =
+      "| run | pool / full cache | hit rate | cached / prompt tokens | resident sessions (mean) "
+      "| sessions dropped | evicted: budget | global_pressure | session_limit | disk loads "
+      "| mean KL vs full | top-1 = full | tok/s |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  char line[1024];
+  for (const auto& j : rows) {
+    std::snprintf(line, sizeof(line),
+                  "| %s | %.3f | %.3f | %.3f | %.2f | %lld | %lld | %lld | %lld | %lld | %.5f "
+                  "| %.3f | %.0f |\n",
+                  j["name"].get<std::string>().c_str(), j["pool_fraction"].get<double>(),
+                  j["hit_rate"].get<double>(), j["cached_tokens_ratio"].get<double>(),
+                  j["mean_resident_sessions"].get<double>(),
+                  static_cast<long long>(j["sessions_dropped_under_pressure"].get<int64_t>()),
+                  static_cast<long long>(j["evicted_entries"]["budget"].get<int64_t>()),
+                  static_cast<long long>(j["evicted_entries"]["global_pressure"].get<int64_t>()),
+                  static_cast<long long>(j["evicted_entries"]["session_limit"].get<int64_t>()),
+                  static_cast<long long>(j["disk"]["loads"].get<int64_t>()),
+                  j["mean_kl_vs_full"].get<double>(), j["top1_agreement_vs_full"].get<double>(),
+                  j["tokens_per_s"].get<double>());
+    md += line;
+  }
+  return md;
+}
+
+int run_sessions(int argc, char** argv) {
+  std::vector<std::string> value_flags{"model",       "conversations", "turns",       "user-tokens",
+                                       "reply-tokens", "pool-fraction", "idle-decay",  "think-time",
+                                       "page-size",   "prefill-chunk", "threads",     "seed",
+                                       "out"};
+  for (const char* f : kKvValueFlags) value_flags.push_back(f);
+  CliArgs a(value_flags, {"help"});
+  if (Status s = a.parse(argc, argv); !s.ok()) return report("bench", s);
+  if (a.has("help")) {
+    print_help(stdout);
+    return kExitOk;
+  }
+  if (!a.has("model")) return report("bench", invalid_argument("--model DIR is required"));
+  SessionBenchOptions o;
+  int64_t threads = 0, seed = 1;
+  for (auto [flag, dst] : {std::pair{"conversations", &o.conversations}, {"turns", &o.turns},
+                           {"user-tokens", &o.user_tokens}, {"reply-tokens", &o.reply_tokens},
+                           {"page-size", &o.page_size}, {"prefill-chunk", &o.prefill_chunk},
+                           {"threads", &threads}, {"seed", &seed}}) {
+    if (Status s = a.read_int(flag, *dst); !s.ok()) return report("bench", s);
+  }
+  for (auto [flag, dst] : {std::pair{"pool-fraction", &o.pool_fraction},
+                           {"idle-decay", &o.idle_decay_per_s}, {"think-time", &o.think_time_s}}) {
+    if (Status s = a.read_double(flag, *dst); !s.ok()) return report("bench", s);
+  }
+  if (!(o.pool_fraction > 0.0 && o.pool_fraction <= 1.0)) {
+    return report("bench", invalid_argument("--pool-fraction must be in (0, 1]"));
+  }
+  o.threads = static_cast<int>(threads);
+  o.seed = static_cast<uint64_t>(seed);
+  auto model = load_model_bundle(*a.get("model"), /*load_weights=*/true);
+  if (!model.ok()) return report("bench", model.status());
+  auto kv = resolve_kv_config(a, model->weights->config);
+  if (!kv.ok()) return report("bench", kv.status());
+  o.kv = *kv;
+  const std::filesystem::path out = a.get_or("out", "bench-results/sessions");
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  if (ec) return report("bench", not_found("cannot create " + out.string() + ": " + ec.message()));
+
+  const double fraction = o.pool_fraction;
+  std::vector<SessionBenchOptions> runs;
+  o.name = std::string(kv_policy_name(o.kv.policy)) + ", unlimited memory";
+  o.pool_fraction = 0;
+  runs.push_back(o);
+  o.name = std::string(kv_policy_name(o.kv.policy)) + ", pool " + std::to_string(fraction).substr(0, 4);
+  o.pool_fraction = fraction;
+  runs.push_back(o);
+  o.name += " + session files";
+  o.session_dir = (out / "session-files").string();
+  std::filesystem::remove_all(o.session_dir, ec);
+  runs.push_back(o);
+
+  std::vector<nlohmann::ordered_json> rows;
+  for (const SessionBenchOptions& run : runs) {
+    std::fprintf(stderr, "bench: %s ...\n", run.name.c_str());
+    auto r = run_session_bench(model->weights, run);
+    if (!r.ok()) return report("bench", r.status());
+    if (Status s = measure_drift(model->weights, *r); !s.ok()) return report("bench", s);
+    rows.push_back(to_json(*r));
+  }
+  std::filesystem::remove_all(out / "session-files", ec);
+  nlohmann::ordered_json all = {{"model", *a.get("model")}, {"runs", rows}};
+  const std::string md = markdown(rows);
+  std::ofstream(out / "results.json") << all.dump(2) << "\n";
+  std::ofstream(out / "results.md") << md;
+  std::printf("%s", md.c_str());
+  std::fprintf(stderr, "bench: wrote %s and %s\n", (out / "results.json").string().c_str(),
+               (out / "results.md").string().c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+int bench_main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    print_help(argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (std::string(argv[1]) != "sessions") {
+    return report("bench", invalid_argument(std::string("unknown benchmark '") + argv[1] +
+                                                "' (expected: sessions)"));
+  }
+  return run_sessions(argc - 1, argv + 1);
+}
+
+}  // namespace trimserve::cli
