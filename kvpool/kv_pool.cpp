@@ -19,18 +19,6 @@ constexpr int64_t kMaxPageSize = int64_t{1} << 20;
 
 }  // namespace
 
-const char* eviction_reason_name(EvictionReason reason) {
-  switch (reason) {
-    case EvictionReason::kBudget: return "budget";
-    case EvictionReason::kGlobalPressure: return "global_pressure";
-    case EvictionReason::kSessionExpired: return "session_expired";
-    case EvictionReason::kSessionDeleted: return "session_deleted";
-    case EvictionReason::kSessionLimit: return "session_limit";
-    case EvictionReason::kPreempted: return "preempted";
-  }
-  return "unknown";
-}
-
 Result<std::unique_ptr<KvPool>> KvPool::create(const KvPoolOptions& options) {
   if (options.num_pages < 1 || options.num_pages > std::numeric_limits<PageId>::max()) {
     return invalid_argument("num_pages must be in [1, 2^31), got " +

@@ -53,7 +53,6 @@ struct KvPoolOptions {
   int64_t protected_recent = 16;
 };
 
-
 struct SequenceKvStats {
   int64_t retained = 0;       // entries currently cached, summed over all lanes
   int64_t offered = 0;        // entries ever appended, summed over all lanes

@@ -20,4 +20,16 @@ Result<KvPolicy> parse_kv_policy(const std::string& text) {
                           "' (expected full|window|trimkv|trimkv-global)");
 }
 
+const char* eviction_reason_name(EvictionReason reason) {
+  switch (reason) {
+    case EvictionReason::kBudget: return "budget";
+    case EvictionReason::kGlobalPressure: return "global_pressure";
+    case EvictionReason::kSessionExpired: return "session_expired";
+    case EvictionReason::kSessionDeleted: return "session_deleted";
+    case EvictionReason::kSessionLimit: return "session_limit";
+    case EvictionReason::kPreempted: return "preempted";
+  }
+  return "unknown";
+}
+
 }  // namespace trimserve
