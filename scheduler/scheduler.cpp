@@ -1,0 +1,272 @@
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/check.h"
+
+namespace trimserve {
+
+Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& options,
+                                                     const std::vector<TenantSchedule>& tenants,
+                                                     const Clock& clock) {
+  if (options.max_batched_tokens < 1 || options.max_running < 1 || options.quantum_tokens < 1) {
+    return invalid_argument("scheduler: max_batched_tokens, max_running and quantum must be >= 1");
+  }
+  if (tenants.empty()) return invalid_argument("scheduler: no tenants");
+  std::set<std::string> names;
+  for (const TenantSchedule& t : tenants) {
+    if (!(t.weight > 0.0)) return invalid_argument("tenant '" + t.name + "': weight must be > 0");
+    if (t.max_concurrent < 0) {
+      return invalid_argument("tenant '" + t.name + "': max_concurrent must be >= 0");
+    }
+    if (!names.insert(t.name).second) return invalid_argument("duplicate tenant '" + t.name + "'");
+  }
+  return std::unique_ptr<Scheduler>(new Scheduler(options, tenants, clock));
+}
+
+Scheduler::Scheduler(const SchedulerOptions& options, const std::vector<TenantSchedule>& tenants,
+                     const Clock& clock)
+    : options_(options), clock_(clock) {
+  for (const TenantSchedule& t : tenants) {
+    tenants_[t.name].policy = t;
+    drr_order_.push_back(t.name);
+  }
+}
+
+Status Scheduler::submit(const NewRequest& spec) {
+  auto t = tenants_.find(spec.tenant);
+  if (t == tenants_.end()) return not_found("unknown tenant '" + spec.tenant + "'");
+  if (requests_.count(spec.id) != 0) {
+    return failed_precondition("request " + std::to_string(spec.id) + " already exists");
+  }
+  if (spec.prompt_tokens < 1 || spec.cached_tokens < 0 ||
+      spec.cached_tokens >= spec.prompt_tokens || spec.max_new_tokens < 1) {
+    return invalid_argument("request " + std::to_string(spec.id) +
+                            ": need prompt >= 1, cached in [0, prompt), max_new_tokens >= 1");
+  }
+  Request r;
+  r.spec = spec;
+  r.processed = spec.cached_tokens;
+  r.arrival_order = ++arrivals_;
+  r.queued_at_s = clock_.now_s();
+  r.priority = t->second.policy.priority;
+  requests_.emplace(spec.id, r);
+  t->second.queue.push_back(spec.id);
+  ++t->second.stats.waiting;
+  return Status::ok_status();
+}
+
+bool Scheduler::cancel(RequestId id) {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return false;
+  Tenant& t = tenants_.at(it->second.spec.tenant);
+  auto run = std::find(running_.begin(), running_.end(), id);
+  const bool was_running = run != running_.end();
+  if (was_running) {
+    running_.erase(run);
+    --t.stats.running;
+  } else {
+    t.queue.erase(std::find(t.queue.begin(), t.queue.end(), id));
+    --t.stats.waiting;
+  }
+  requests_.erase(it);
+  return was_running;
+}
+
+RequestId Scheduler::preemption_victim() const {
+  TS_CHECK(!running_.empty());
+  RequestId victim = running_.front();
+  for (RequestId id : running_) {
+    const Request& r = requests_.at(id);
+    const Request& v = requests_.at(victim);
+    if (r.priority < v.priority || (r.priority == v.priority && r.arrival_order > v.arrival_order)) {
+      victim = id;
+    }
+  }
+  return victim;
+}
+
+void Scheduler::preempt(RequestId id, BatchPlan& plan) {
+  Request& r = requests_.at(id);
+  Tenant& t = tenants_.at(r.spec.tenant);
+  running_.erase(std::find(running_.begin(), running_.end(), id));
+  // Everything generated so far is recomputed with the prompt when it runs again.
+  r.recompute_extra = r.generated;
+  r.processed = 0;
+  r.queued_at_s = clock_.now_s();
+  t.queue.push_front(id);
+  --t.stats.running;
+  ++t.stats.waiting;
+  ++t.stats.preempted;
+  plan.preempted.push_back(id);
+}
+
+BatchPlan Scheduler::schedule(const KvCapacity& kv) {
+  BatchPlan plan;
+  int64_t budget = options_.max_batched_tokens;
+  int64_t pages_left = kv.free_pages();
+  // Priority first, then arrival: preemption victims (the reverse) come last.
+  std::vector<RequestId> order = running_;
+  std::sort(order.begin(), order.end(), [&](RequestId a, RequestId b) {
+    const Request& x = requests_.at(a);
+    const Request& y = requests_.at(b);
+    if (x.priority != y.priority) return x.priority > y.priority;
+    return x.arrival_order < y.arrival_order;
+  });
+  auto is_running = [&](RequestId id) {
+    return std::find(running_.begin(), running_.end(), id) != running_.end();
+  };
+  auto add = [&](RequestId id, int64_t n, bool prefill, int64_t pages) {
+    Request& r = requests_.at(id);
+    BatchItem item;
+    item.id = id;
+    item.start = r.processed;
+    item.num_tokens = n;
+    item.prefill = prefill;
+    item.samples = !prefill || r.processed + n == r.prompt_target();
+    plan.items.push_back(item);
+    plan.num_tokens += n;
+    budget -= n;
+    pages_left -= pages;
+    tenants_.at(r.spec.tenant).stats.tokens_scheduled += n;
+  };
+
+  // 1. Decode tokens; preempt when one does not fit.
+  for (RequestId id : order) {
+    if (budget < 1) break;
+    if (!is_running(id)) continue;  // preempted earlier in this loop
+    const Request& r = requests_.at(id);
+    if (r.processed < r.prompt_target()) continue;
+    int64_t need = kv.pages_needed(id, 1);
+    bool self_preempted = false;
+    while (need > pages_left) {
+      const RequestId victim = preemption_victim();
+      if (victim == id) {
+        preempt(id, plan);
+        self_preempted = true;
+        break;
+      }
+      pages_left += kv.pages_held(victim);
+      preempt(victim, plan);
+    }
+    if (!self_preempted) add(id, 1, /*prefill=*/false, need);
+  }
+  // 2. Prompts being prefilled: their next chunk, when it fits.
+  for (RequestId id : order) {
+    if (budget < 1) break;
+    if (!is_running(id)) continue;
+    const Request& r = requests_.at(id);
+    if (r.processed >= r.prompt_target()) continue;
+    const int64_t n = std::min(r.prompt_target() - r.processed, budget);
+    const int64_t need = kv.pages_needed(id, n);
+    if (need <= pages_left) add(id, n, /*prefill=*/true, need);
+  }
+  // 3. New requests.
+  admit(kv, budget, pages_left, plan);
+  return plan;
+}
+
+void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left,
+                      BatchPlan& plan) {
+  auto eligible = [&](const Tenant& t) {
+    if (t.queue.empty()) return false;
+    const int64_t limit = t.policy.max_concurrent;
+    return limit == 0 || t.stats.running < limit;
+  };
+  while (budget > 0 && static_cast<int64_t>(running_.size()) < options_.max_running) {
+    // The highest priority class with an eligible tenant.
+    bool any = false;
+    int best = 0;
+    for (const auto& [name, t] : tenants_) {
+      if (!eligible(t)) continue;
+      if (!any || t.policy.priority > best) best = t.policy.priority;
+      any = true;
+    }
+    if (!any) return;
+    // Deficit round robin within the class: a visit adds quantum * weight; the head request
+    // is admitted once its tenant's deficit covers its cost.
+    const std::string& name = drr_order_[drr_next_ % drr_order_.size()];
+    Tenant& t = tenants_.at(name);
+    if (!eligible(t) || t.policy.priority != best) {
+      if (t.queue.empty()) t.deficit = 0.0;  // an idle tenant saves no credit (DRR)
+      ++drr_next_;
+      continue;
+    }
+    const RequestId id = t.queue.front();
+    Request& r = requests_.at(id);
+    const auto cost = static_cast<double>(r.prompt_target() + r.spec.max_new_tokens);
+    if (t.deficit < cost) {
+      t.deficit += static_cast<double>(options_.quantum_tokens) * t.policy.weight;
+      ++drr_next_;
+      continue;
+    }
+    const int64_t n = std::min(r.prompt_target() - r.processed, budget);
+    const int64_t need = kv.pages_needed(id, n);
+    if (need > pages_left) return;  // no preemption for new work: wait for memory
+    t.deficit -= cost;
+    t.queue.pop_front();
+    --t.stats.waiting;
+    ++t.stats.running;
+    running_.push_back(id);
+    plan.started.push_back(id);
+    BatchItem item;
+    item.id = id;
+    item.start = r.processed;
+    item.num_tokens = n;
+    item.prefill = true;
+    item.samples = r.processed + n == r.prompt_target();
+    plan.items.push_back(item);
+    plan.num_tokens += n;
+    budget -= n;
+    pages_left -= need;
+    t.stats.tokens_scheduled += n;
+  }
+}
+
+void Scheduler::on_step_done(const BatchPlan& plan, const std::vector<RequestId>& finished) {
+  for (const BatchItem& item : plan.items) {
+    auto it = requests_.find(item.id);
+    if (it == requests_.end()) continue;  // cancelled since
+    Request& r = it->second;
+    if (std::find(running_.begin(), running_.end(), item.id) == running_.end()) continue;
+    r.processed += item.num_tokens;
+    if (item.samples) ++r.generated;
+  }
+  for (RequestId id : finished) {
+    auto it = requests_.find(id);
+    if (it == requests_.end()) continue;
+    ++tenants_.at(it->second.spec.tenant).stats.finished;
+    cancel(id);
+  }
+  // A request that sampled its last token is done even if the loop did not say so.
+  for (size_t i = 0; i < running_.size();) {
+    const Request& r = requests_.at(running_[i]);
+    if (r.generated >= r.spec.max_new_tokens) {
+      ++tenants_.at(r.spec.tenant).stats.finished;
+      cancel(running_[i]);
+    } else {
+      ++i;
+    }
+  }
+}
+
+int64_t Scheduler::num_waiting() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : tenants_) n += static_cast<int64_t>(t.queue.size());
+  return n;
+}
+
+TenantScheduleStats Scheduler::tenant_stats(const std::string& tenant) const {
+  auto t = tenants_.find(tenant);
+  return t == tenants_.end() ? TenantScheduleStats{} : t->second.stats;
+}
+
+double Scheduler::waiting_s(RequestId id) const {
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return -1;
+  if (std::find(running_.begin(), running_.end(), id) != running_.end()) return -1;
+  return clock_.now_s() - it->second.queued_at_s;
+}
+
+}  // namespace trimserve
