@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <span>
 
-#include "engine/sampler.h"
-#include "engine/streaming_decoder.h"
+#include "engine/output_processor.h"
 
 namespace trimserve::cli {
 
@@ -44,39 +43,23 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
   g.prefill_s = seconds_since(t_prefill);
   const auto t_decode = std::chrono::steady_clock::now();
 
-  Sampler sampler(opt.sampling);
-  FinishChecker finish(opt.sampling, model.eos_token_ids);
-  StopMatcher stops(opt.sampling.stop);
-  StreamingDecoder decoder(*model.tokenizer);
-  auto emit = [&](const std::string& s) {
-    g.text += s;
-    if (stream && !s.empty()) {
-      std::fwrite(s.data(), 1, s.size(), stdout);
-      std::fflush(stdout);
-    }
-  };
+  OutputProcessor out(opt.sampling, *model.tokenizer, model.eos_token_ids);
   for (;;) {
     if (opt.want_logits) g.logits_rows.insert(g.logits_rows.end(), logits->begin(), logits->end());
-    const int32_t token = sampler.sample(*logits, g.prompt, g.output);
-    g.output.push_back(token);
-    const auto decision = finish.on_token(token, static_cast<int64_t>(g.output.size()));
-    if (!decision.hide_token_text) {
-      auto out = stops.feed(decoder.push(token));
-      emit(out.text);
-      if (out.stopped) {
-        g.finish = FinishReason::kStop;
-        break;
-      }
+    const OutputProcessor::Step step = out.next(*logits, g.prompt);
+    g.text += step.text;
+    if (stream && !step.text.empty()) {
+      std::fwrite(step.text.data(), 1, step.text.size(), stdout);
+      std::fflush(stdout);
     }
-    if (decision.reason != FinishReason::kNone) {
-      g.finish = decision.reason;
-      emit(stops.feed(decoder.flush()).text);
-      emit(stops.flush());
+    if (step.finish != FinishReason::kNone) {
+      g.finish = step.finish;
       break;
     }
-    logits = runner.decode(token);
+    logits = runner.decode(step.token);
     if (!logits.ok()) return logits.status();
   }
+  g.output = out.output();
   g.decode_s = seconds_since(t_decode);
   g.kv = runner.kv_stats();
   return g;
