@@ -77,12 +77,12 @@ int64_t expire_sessions(SessionStore& store, KvPool& pool) {
   return static_cast<int64_t>(dropped.size());
 }
 
-Status make_room(SessionStore& store, KvPool& pool, SeqId seq, int64_t tokens,
-                 CompactionPlan& plan) {
-  auto fits = [&] { return pool.num_free_pages() >= pool.pages_needed(seq, tokens); };
+Status make_room_for(SessionStore& store, KvPool& pool,
+                     const std::function<int64_t()>& pages_needed, CompactionPlan& plan) {
+  auto fits = [&] { return pool.num_free_pages() >= pages_needed(); };
   while (!fits()) {
     ReclaimTarget target;
-    target.min_free_pages = pool.pages_needed(seq, tokens);
+    target.min_free_pages = pages_needed();
     if (pool.reclaim(target, store.clock().now_s(), plan) == 0) break;
   }
   while (!fits()) {
@@ -91,11 +91,18 @@ Status make_room(SessionStore& store, KvPool& pool, SeqId seq, int64_t tokens,
     pool.evict_sequence(dropped->seq, EvictionReason::kGlobalPressure);
   }
   if (fits()) return Status::ok_status();
-  return resource_exhausted("KV pool cannot fit: sequence " + std::to_string(seq) + " needs " +
-                            std::to_string(pool.pages_needed(seq, tokens)) + " pages, " +
-                            std::to_string(pool.num_free_pages()) + " free of " +
-                            std::to_string(pool.options().num_pages) +
+  return resource_exhausted("KV pool cannot fit: " + std::to_string(pages_needed()) +
+                            " pages needed, " + std::to_string(pool.num_free_pages()) +
+                            " free of " + std::to_string(pool.options().num_pages) +
                             " after evicting every unprotected entry and idle session");
+}
+
+Status make_room(SessionStore& store, KvPool& pool, SeqId seq, int64_t tokens,
+                 CompactionPlan& plan) {
+  const Status s =
+      make_room_for(store, pool, [&] { return pool.pages_needed(seq, tokens); }, plan);
+  if (s.ok()) return s;
+  return resource_exhausted("sequence " + std::to_string(seq) + ": " + s.message());
 }
 
 int64_t relieve_idle_memory(SessionStore& store, KvPool& pool, const IdleMemoryLimits& limits,

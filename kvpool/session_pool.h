@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <vector>
@@ -63,6 +64,12 @@ int64_t expire_sessions(SessionStore& store, KvPool& pool);
 // (appended; apply before the next step), also when step 3 fails. Precondition: seq exists.
 Status make_room(SessionStore& store, KvPool& pool, SeqId seq, int64_t tokens,
                  CompactionPlan& plan);
+
+// The same for a whole batch: `pages_needed` recomputes what every sequence of the step needs
+// (it changes when reclaim shaves one of them). Call before reserving any of them: reclaim
+// frees reserved but unused pages of the lanes it compacts.
+Status make_room_for(SessionStore& store, KvPool& pool,
+                     const std::function<int64_t()>& pages_needed, CompactionPlan& plan);
 
 // Limits on idle memory, applied between steps (kvpool.low_watermark, sessions.max_idle_bytes).
 struct IdleMemoryLimits {

@@ -10,8 +10,10 @@ namespace trimserve {
 Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& options,
                                                      const std::vector<TenantSchedule>& tenants,
                                                      const Clock& clock) {
-  if (options.max_batched_tokens < 1 || options.max_running < 1 || options.quantum_tokens < 1) {
-    return invalid_argument("scheduler: max_batched_tokens, max_running and quantum must be >= 1");
+  if (options.max_batched_tokens < 1 || options.max_running < 1 || options.quantum_tokens < 1 ||
+      options.prefill_chunk < 1) {
+    return invalid_argument(
+        "scheduler: max_batched_tokens, max_running, quantum and prefill_chunk must be >= 1");
   }
   if (tenants.empty()) return invalid_argument("scheduler: no tenants");
   std::set<std::string> names;
@@ -48,6 +50,7 @@ Status Scheduler::submit(const NewRequest& spec) {
   Request r;
   r.spec = spec;
   r.processed = spec.cached_tokens;
+  r.chunk_origin = spec.cached_tokens;
   r.arrival_order = ++arrivals_;
   r.queued_at_s = clock_.now_s();
   r.priority = t->second.policy.priority;
@@ -94,12 +97,37 @@ void Scheduler::preempt(RequestId id, BatchPlan& plan) {
   // Everything generated so far is recomputed with the prompt when it runs again.
   r.recompute_extra = r.generated;
   r.processed = 0;
+  r.chunk_origin = 0;
   r.queued_at_s = clock_.now_s();
   t.queue.push_front(id);
   --t.stats.running;
   ++t.stats.waiting;
   ++t.stats.preempted;
   plan.preempted.push_back(id);
+}
+
+int64_t Scheduler::prefill_length(const Request& r, int64_t budget) const {
+  const int64_t chunk = options_.prefill_chunk;
+  const int64_t done = r.processed - r.chunk_origin;
+  const int64_t to_boundary = chunk - done % chunk;
+  return std::min({r.prompt_target() - r.processed, budget, to_boundary});
+}
+
+BatchItem Scheduler::item_for(const Request& r, int64_t n, bool prefill) const {
+  BatchItem item;
+  item.id = r.spec.id;
+  item.start = r.processed;
+  item.num_tokens = n;
+  item.prefill = prefill;
+  const int64_t end = r.processed + n;
+  item.samples = !prefill || end == r.prompt_target();
+  item.compress = item.samples || (end - r.chunk_origin) % options_.prefill_chunk == 0;
+  return item;
+}
+
+void Scheduler::set_paused(RequestId id, bool paused) {
+  auto it = requests_.find(id);
+  if (it != requests_.end()) it->second.paused = paused;
 }
 
 BatchPlan Scheduler::schedule(const KvCapacity& kv) {
@@ -119,13 +147,7 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
   };
   auto add = [&](RequestId id, int64_t n, bool prefill, int64_t pages) {
     Request& r = requests_.at(id);
-    BatchItem item;
-    item.id = id;
-    item.start = r.processed;
-    item.num_tokens = n;
-    item.prefill = prefill;
-    item.samples = !prefill || r.processed + n == r.prompt_target();
-    plan.items.push_back(item);
+    plan.items.push_back(item_for(r, n, prefill));
     plan.num_tokens += n;
     budget -= n;
     pages_left -= pages;
@@ -137,7 +159,7 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     if (budget < 1) break;
     if (!is_running(id)) continue;  // preempted earlier in this loop
     const Request& r = requests_.at(id);
-    if (r.processed < r.prompt_target()) continue;
+    if (r.paused || r.processed < r.prompt_target()) continue;
     int64_t need = kv.pages_needed(id, 1);
     bool self_preempted = false;
     while (need > pages_left) {
@@ -157,8 +179,8 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     if (budget < 1) break;
     if (!is_running(id)) continue;
     const Request& r = requests_.at(id);
-    if (r.processed >= r.prompt_target()) continue;
-    const int64_t n = std::min(r.prompt_target() - r.processed, budget);
+    if (r.paused || r.processed >= r.prompt_target()) continue;
+    const int64_t n = prefill_length(r, budget);
     const int64_t need = kv.pages_needed(id, n);
     if (need <= pages_left) add(id, n, /*prefill=*/true, need);
   }
@@ -201,7 +223,7 @@ void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left
       ++drr_next_;
       continue;
     }
-    const int64_t n = std::min(r.prompt_target() - r.processed, budget);
+    const int64_t n = prefill_length(r, budget);
     const int64_t need = kv.pages_needed(id, n);
     if (need > pages_left) return;  // no preemption for new work: wait for memory
     t.deficit -= cost;
@@ -210,13 +232,7 @@ void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left
     ++t.stats.running;
     running_.push_back(id);
     plan.started.push_back(id);
-    BatchItem item;
-    item.id = id;
-    item.start = r.processed;
-    item.num_tokens = n;
-    item.prefill = true;
-    item.samples = r.processed + n == r.prompt_target();
-    plan.items.push_back(item);
+    plan.items.push_back(item_for(r, n, /*prefill=*/true));
     plan.num_tokens += n;
     budget -= n;
     pages_left -= need;

@@ -13,6 +13,11 @@
 //      (possibly itself) goes back to the head of its tenant's queue and recomputes its prompt
 //      and everything it generated so far when it runs again;
 //   2. the next chunk of requests still prefilling;
+//   (prompt chunks never cross a multiple of prefill_chunk counted from where the request's
+//   prefill began, and the KV cache is compressed only at those boundaries, at the end of the
+//   prompt and after decode steps — the points SequenceRunner compresses at. So how the token
+//   budget splits a prompt never changes which entries TrimKV keeps: a request gets the same
+//   tokens batched as alone.)
 //   3. new requests, tenants in priority classes (higher first), deficit round robin on
 //      tokens within a class (each visit adds quantum * weight; a request costs its prompt
 //      plus max_new_tokens), each tenant under its max_concurrent. Admission needs the pages
@@ -47,6 +52,7 @@ struct SchedulerOptions {
   int64_t max_batched_tokens = 2048;  // tokens per step, decode + prefill
   int64_t max_running = 64;           // requests in the running batch
   int64_t quantum_tokens = 512;       // DRR quantum per unit of weight
+  int64_t prefill_chunk = 512;        // compression boundary of prompts (see above)
 };
 
 struct NewRequest {
@@ -76,6 +82,7 @@ struct BatchItem {
   int64_t num_tokens = 0;  // prefill chunk length, or 1 for decode
   bool prefill = false;
   bool samples = false;  // the step ends the prompt or decodes: a token is sampled after it
+  bool compress = true;  // run the sequence's eviction policy after this step
 };
 
 struct BatchPlan {
@@ -110,6 +117,10 @@ class Scheduler {
   // its sequence); false when it was waiting or unknown.
   bool cancel(RequestId id);
 
+  // Backpressure: a paused running request gets no tokens (it keeps its pages) until resumed;
+  // the others are scheduled as usual. Unknown or waiting ids are ignored.
+  void set_paused(RequestId id, bool paused);
+
   BatchPlan schedule(const KvCapacity& kv);
 
   // The plan ran: every item's tokens are in the request's sequence. `finished` (EOS, stop,
@@ -134,6 +145,8 @@ class Scheduler {
     // generated before a preemption (recomputed on resume).
     int64_t prompt_target() const { return spec.prompt_tokens + recompute_extra; }
     int64_t recompute_extra = 0;
+    bool paused = false;
+    int64_t chunk_origin = 0;  // where this run's prefill began (compression boundaries)
   };
   struct Tenant {
     TenantSchedule policy;
@@ -149,6 +162,9 @@ class Scheduler {
   // The running request that preemption takes first: lowest priority, latest arrival.
   RequestId preemption_victim() const;
   void admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left, BatchPlan& plan);
+  // The next prefill chunk of `r` within `budget`: never past the prompt or the next boundary.
+  int64_t prefill_length(const Request& r, int64_t budget) const;
+  BatchItem item_for(const Request& r, int64_t n, bool prefill) const;
 
   SchedulerOptions options_;
   const Clock& clock_;

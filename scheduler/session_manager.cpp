@@ -201,9 +201,12 @@ void SessionManager::drop_persisted_until(const std::function<bool()>& enough) {
 }
 
 Status SessionManager::make_room(SeqId seq, int64_t tokens) {
-  drop_persisted_until(
-      [&] { return pool_.num_free_pages() >= pool_.pages_needed(seq, tokens); });
-  const Status s = trimserve::make_room(store_, pool_, seq, tokens, plan_);
+  return make_room_for([&] { return pool_.pages_needed(seq, tokens); });
+}
+
+Status SessionManager::make_room_for(const std::function<int64_t()>& pages_needed) {
+  drop_persisted_until([&] { return pool_.num_free_pages() >= pages_needed(); });
+  const Status s = trimserve::make_room_for(store_, pool_, pages_needed, plan_);
   apply(plan_);
   return s;
 }

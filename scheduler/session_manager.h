@@ -92,6 +92,8 @@ class SessionManager {
   // Room for `tokens` more entries per lane of the running `seq`: file-backed idle sessions
   // first (see above), then kvpool's make_room.
   Status make_room(SeqId seq, int64_t tokens);
+  // The same for a whole step (kvpool's make_room_for): call before reserving any sequence.
+  Status make_room_for(const std::function<int64_t()>& pages_needed);
 
   // Between steps: TTL expiry (memory and files) and idle-memory relief.
   void housekeeping();

@@ -2,7 +2,8 @@
 # Memory checks of the code that owns memory across calls (issue 4: zero leaks):
 #   1. the KV pool, sessions and session files — their unit and brute-force property tests —
 #      rebuilt with ASan + LSan + UBSan (CMake option TRIMSERVE_SANITIZE) in build-asan/;
-#   2. the engine-level session tests (runner, session manager with files, K/V row copies)
+#   2. the engine-level tests (runner, session manager with files, K/V row copies, the
+#      scheduler and the threaded engine loop)
 #      under valgrind memcheck, from the main build (rebuilding the engine, tokenizer and chat
 #      template with ASan would double CI's build time).
 # Any report (leak, overflow, use-after-free, UB, invalid read) fails. Called by
@@ -37,7 +38,8 @@ done
 export TRIMSERVE_TINY_MODELS=${TRIMSERVE_TINY_MODELS:-build/tiny-models}
 [ -d "$TRIMSERVE_TINY_MODELS/gqa2-untied-rg" ] || \
   /usr/bin/python3 tools/make_tiny_model.py --all --out "$TRIMSERVE_TINY_MODELS" >/dev/null
-for t in kv_entries_test sequence_runner_test session_runner_test session_manager_test; do
+for t in kv_entries_test sequence_runner_test session_runner_test session_manager_test \
+         scheduler_test engine_loop_test; do
   echo "== valgrind: $t"
   run valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --error-exitcode=1 build/tests/"$t"

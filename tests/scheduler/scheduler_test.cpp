@@ -143,6 +143,7 @@ TEST_CASE("long prompts are chunked; a cached prefix is skipped", "[scheduler]")
   FakeClock clock;
   SchedulerOptions o;
   o.max_batched_tokens = 2048;
+  o.prefill_chunk = 2048;
   auto s = make(o, {tenant("a")}, clock);
   FakeKv kv(100000, 16);
   Loop loop{*s, kv};
@@ -155,6 +156,22 @@ TEST_CASE("long prompts are chunked; a cached prefix is skipped", "[scheduler]")
     CHECK(p.items[0].samples == (chunks.size() == 3));
   }
   CHECK(chunks == std::vector<int64_t>{2048, 2048, 904});
+  // A budget that splits chunks differently keeps the compression points: chunks stop at
+  // multiples of prefill_chunk from where the prefill began, and only those compress.
+  SchedulerOptions small = o;
+  small.max_batched_tokens = 700;
+  small.prefill_chunk = 1000;
+  auto s2 = make(small, {tenant("a")}, clock);
+  FakeKv kv2(100000, 16);
+  Loop loop2{*s2, kv2};
+  loop2.submit(1, "a", 2600, 1, /*cached=*/100);
+  std::vector<std::pair<int64_t, bool>> pieces;
+  while (loop2.done.empty()) {
+    const BatchPlan p = loop2.step();
+    for (const BatchItem& item : p.items) pieces.emplace_back(item.num_tokens, item.compress);
+  }
+  CHECK(pieces == std::vector<std::pair<int64_t, bool>>{
+                     {700, false}, {300, true}, {700, false}, {300, true}, {500, true}});
   loop.submit(2, "a", 300, 1, /*cached=*/250);
   const BatchPlan p = loop.step();
   REQUIRE(p.items.size() == 1);

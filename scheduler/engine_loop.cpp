@@ -1,0 +1,331 @@
+#include "scheduler/engine_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "common/check.h"
+
+namespace trimserve {
+
+namespace {
+
+// The scheduler's view of the pool: pages of the request's sequence, free pages plus what idle
+// sessions would give back under pressure.
+class PoolCapacity final : public KvCapacity {
+ public:
+  PoolCapacity(const KvPool& pool, const std::map<RequestId, SeqId>& seqs)
+      : pool_(pool), seqs_(seqs), stats_(pool.stats()) {}
+  int64_t pages_needed(RequestId id, int64_t tokens) const override {
+    return pool_.pages_needed(seqs_.at(id), tokens);
+  }
+  int64_t free_pages() const override {
+    return stats_.pages_total - stats_.pages_used + stats_.pages_idle;
+  }
+  int64_t pages_held(RequestId id) const override {
+    const SeqId seq = seqs_.at(id);
+    const KvPoolOptions& o = pool_.options();
+    int64_t pages = 0;
+    for (int64_t l = 0; l < o.num_layers; ++l) {
+      for (int64_t h = 0; h < o.num_kv_heads; ++h) pages += pool_.lane(seq, l, h).num_pages;
+    }
+    return pages;
+  }
+
+ private:
+  const KvPool& pool_;
+  const std::map<RequestId, SeqId>& seqs_;
+  KvPoolStats stats_;
+};
+
+}  // namespace
+
+EngineLoop::EngineLoop(Engine& engine, KvPool& pool, SessionManager& sessions,
+                       Scheduler& scheduler, const Tokenizer& tokenizer,
+                       std::vector<int64_t> eos_token_ids)
+    : engine_(engine),
+      pool_(pool),
+      sessions_(sessions),
+      scheduler_(scheduler),
+      tokenizer_(tokenizer),
+      eos_(std::move(eos_token_ids)) {}
+
+EngineLoop::~EngineLoop() { stop(); }
+
+std::shared_ptr<TokenStream> EngineLoop::submit(GenerationRequest request) {
+  auto stream = std::make_shared<TokenStream>(std::max<size_t>(1, request.stream_capacity));
+  {
+    std::lock_guard lock(mu_);
+    inbox_.emplace_back(std::move(request), stream);
+    woken_ = true;
+  }
+  cv_.notify_one();
+  return stream;
+}
+
+void EngineLoop::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void EngineLoop::take_inbox() {
+  std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox;
+  RequestId first = 0;
+  {
+    std::lock_guard lock(mu_);
+    inbox.swap(inbox_);
+    first = next_id_;
+    next_id_ += inbox.size();
+  }
+  for (auto& [request, stream] : inbox) admit(first++, std::move(request), std::move(stream));
+}
+
+void EngineLoop::admit(RequestId id, GenerationRequest request,
+                       std::shared_ptr<TokenStream> stream) {
+  auto reject = [&](const Status& s) {
+    StreamEvent e;
+    e.kind = StreamEvent::Kind::kError;
+    e.error = s;
+    stream->push(std::move(e));
+  };
+  if (request.prompt.empty()) return reject(invalid_argument("the prompt is empty"));
+  if (Status s = validate(request.sampling, engine_.model_config().vocab_size); !s.ok()) {
+    return reject(s);
+  }
+  Active a;
+  SeqId seq = id;
+  if (request.session_id) {
+    auto begin = sessions_.begin_turn({request.tenant, *request.session_id}, request.prompt, id,
+                                      request.kv);
+    if (!begin.ok()) return reject(begin.status());
+    seq = begin->seq;
+    a.cached_tokens = begin->cached_tokens;
+  } else if (Status s = pool_.add_sequence(id, request.kv); !s.ok()) {
+    return reject(s);
+  }
+  NewRequest nr;
+  nr.id = id;
+  nr.tenant = request.tenant;
+  nr.prompt_tokens = static_cast<int64_t>(request.prompt.size());
+  nr.cached_tokens = a.cached_tokens;
+  nr.max_new_tokens = request.sampling.max_tokens;
+  if (Status s = scheduler_.submit(nr); !s.ok()) {
+    if (request.session_id) {
+      (void)sessions_.abort_turn({request.tenant, *request.session_id});
+    } else {
+      pool_.release(seq);
+    }
+    return reject(s);
+  }
+  stream->set_notify([this] { wake(); });
+  a.tokens = request.prompt;
+  a.output = std::make_unique<OutputProcessor>(request.sampling, tokenizer_, eos_);
+  a.spec = std::move(request);
+  a.stream = std::move(stream);
+  seqs_[id] = seq;
+  active_.emplace(id, std::move(a));
+}
+
+void EngineLoop::retire(RequestId id, bool success) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  Active& a = it->second;
+  const SeqId seq = seqs_.at(id);
+  if (a.spec.session_id) {
+    const SessionKey key{a.spec.tenant, *a.spec.session_id};
+    bool parked = false;
+    if (success) {
+      const int64_t processed = pool_.sequence_stats(seq).num_processed;
+      std::vector<int32_t> history(a.tokens.begin(), a.tokens.begin() + processed);
+      parked = sessions_.end_turn(key, std::move(history)).ok();
+    }
+    if (!parked) (void)sessions_.abort_turn(key);
+  } else {
+    pool_.release(seq);
+  }
+  seqs_.erase(id);
+  active_.erase(it);
+}
+
+void EngineLoop::fail(RequestId id, const Status& error) {
+  auto it = active_.find(id);
+  if (it == active_.end()) return;
+  if (!it->second.stream->done()) {
+    StreamEvent e;
+    e.kind = StreamEvent::Kind::kError;
+    e.error = error;
+    it->second.stream->push(std::move(e));
+  }
+  ++stats_.errors;
+  scheduler_.cancel(id);
+  retire(id, false);
+}
+
+void EngineLoop::drop_cancelled() {
+  std::vector<RequestId> gone;
+  for (const auto& [id, a] : active_) {
+    if (a.stream->cancelled()) gone.push_back(id);
+  }
+  for (RequestId id : gone) {
+    scheduler_.cancel(id);
+    retire(id, false);
+  }
+}
+
+void EngineLoop::apply_backpressure() {
+  for (auto& [id, a] : active_) {
+    const bool room = a.stream->has_room();
+    if (room == !a.paused) continue;
+    a.paused = !room;
+    scheduler_.set_paused(id, a.paused);
+  }
+}
+
+bool EngineLoop::run_plan(const BatchPlan& plan) {
+  for (RequestId id : plan.preempted) {
+    // Recompute later: the sequence keeps its registration (and a session its key) but
+    // loses every entry.
+    auto truncated = pool_.truncate(seqs_.at(id), 0);
+    TS_CHECK(truncated.ok());
+    engine_.apply(*truncated);
+    ++stats_.preemptions;
+  }
+  if (plan.empty()) return !plan.preempted.empty();
+
+  // Room for the whole step before any reserve (reclaim may compact these sequences too).
+  const Status room = sessions_.make_room_for([&] {
+    int64_t pages = 0;
+    for (const BatchItem& item : plan.items) pages += pool_.pages_needed(seqs_.at(item.id), item.num_tokens);
+    return pages;
+  });
+  if (!room.ok()) {
+    // The scheduler counted idle pages that could not be reclaimed after all: fail the step's
+    // requests rather than corrupt any sequence.
+    for (const BatchItem& item : plan.items) fail(item.id, room);
+    scheduler_.on_step_done(BatchPlan{}, {});
+    return true;
+  }
+  StepInput input;
+  const ModelConfig& mc = engine_.model_config();
+  for (const BatchItem& item : plan.items) {
+    const SeqId seq = seqs_.at(item.id);
+    TS_CHECK(pool_.reserve(seq, item.num_tokens).ok());
+    const Active& a = active_.at(item.id);
+    SequenceStepInput s;
+    s.seq = seq;
+    s.tokens.assign(a.tokens.begin() + item.start, a.tokens.begin() + item.start + item.num_tokens);
+    s.start_pos = item.start;
+    s.logits = item.samples ? LogitsMode::kLast : LogitsMode::kNone;
+    for (int64_t l = 0; l < mc.num_hidden_layers; ++l) {
+      for (int64_t h = 0; h < mc.num_key_value_heads; ++h) s.lanes.push_back(pool_.lane(seq, l, h));
+    }
+    input.seqs.push_back(std::move(s));
+  }
+  auto out = engine_.step(input);
+  ++stats_.steps;
+  stats_.max_batch_sequences =
+      std::max(stats_.max_batch_sequences, static_cast<int64_t>(plan.items.size()));
+  if (!out.ok()) {
+    for (const BatchItem& item : plan.items) fail(item.id, out.status());
+    scheduler_.on_step_done(BatchPlan{}, {});
+    return true;
+  }
+
+  std::vector<RequestId> finished;
+  for (size_t k = 0; k < plan.items.size(); ++k) {
+    const BatchItem& item = plan.items[k];
+    const SeqId seq = seqs_.at(item.id);
+    std::vector<int32_t> positions(static_cast<size_t>(item.num_tokens));
+    for (int64_t t = 0; t < item.num_tokens; ++t) {
+      positions[static_cast<size_t>(t)] = static_cast<int32_t>(item.start + t);
+    }
+    pool_.append(seq, positions, out->seqs[k].log_beta);
+    if (item.compress) {
+      pool_.compress(seq, plan_);
+      engine_.apply(plan_);
+    }
+    (item.prefill ? stats_.tokens_prefilled : stats_.tokens_decoded) += item.num_tokens;
+    if (!item.samples) continue;
+    Active& a = active_.at(item.id);
+    const OutputProcessor::Step step = a.output->next(out->seqs[k].logits, a.spec.prompt);
+    a.tokens.push_back(step.token);
+    StreamEvent e;
+    e.token = step.token;
+    e.text = step.text;
+    a.stream->push(std::move(e));
+    if (step.finish == FinishReason::kNone) continue;
+    StreamEvent done;
+    done.kind = StreamEvent::Kind::kFinished;
+    done.finish = step.finish;
+    done.stop_index = step.stop_index;
+    done.usage.prompt_tokens = static_cast<int64_t>(a.spec.prompt.size());
+    done.usage.completion_tokens = static_cast<int64_t>(a.output->output().size());
+    done.usage.cached_tokens = a.cached_tokens;
+    a.stream->push(std::move(done));
+    finished.push_back(item.id);
+  }
+  scheduler_.on_step_done(plan, finished);
+  for (RequestId id : finished) retire(id, true);
+  return true;
+}
+
+bool EngineLoop::step_once() {
+  take_inbox();
+  drop_cancelled();
+  apply_backpressure();
+  const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_));
+  const bool worked = run_plan(plan);
+  sessions_.housekeeping();
+  std::lock_guard lock(mu_);
+  published_stats_ = stats_;
+  return worked;
+}
+
+void EngineLoop::start() {
+  TS_CHECK(!thread_.joinable());
+  thread_ = std::thread([this] {
+    for (;;) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) break;
+        woken_ = false;
+      }
+      if (step_once()) continue;
+      std::unique_lock lock(mu_);
+      // Idle: sleep until a submit, a drained stream or a cancel; wake now and then for
+      // housekeeping (TTL expiry).
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return woken_ || stopping_; });
+    }
+  });
+}
+
+void EngineLoop::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  const Status shutting_down(ErrorCode::kUnavailable, "the server is shutting down");
+  std::vector<RequestId> ids;
+  for (const auto& [id, a] : active_) ids.push_back(id);
+  for (RequestId id : ids) fail(id, shutting_down);
+  std::lock_guard lock(mu_);
+  for (auto& [request, stream] : inbox_) {
+    StreamEvent e;
+    e.kind = StreamEvent::Kind::kError;
+    e.error = shutting_down;
+    stream->push(std::move(e));
+  }
+  inbox_.clear();
+}
+
+EngineLoopStats EngineLoop::stats() const {
+  std::lock_guard lock(mu_);
+  return published_stats_;
+}
+
+}  // namespace trimserve

@@ -1,0 +1,122 @@
+// EngineLoop: the one thread that owns mutable inference state (DESIGN.md §7.5) — the
+// Scheduler, the KvPool, the SessionManager and the Engine — and turns submitted requests into
+// engine steps and streamed tokens.
+//
+// Transports call submit() and read the returned TokenStream from their own threads; nothing
+// else crosses threads. One iteration:
+//   1. take new requests from the inbox: register a sequence (a session turn resumes its
+//      cached prefix), queue it in the scheduler; drop cancelled ones;
+//   2. pause requests whose stream is full, resume those that drained (backpressure);
+//   3. ask the scheduler for a plan; preempted requests lose their cache (truncated to 0,
+//      recomputed later); make room for the whole step (global pressure), reserve, run ONE
+//      engine step for every sequence of the plan, append and compress each sequence;
+//   4. sample for every request that reached the end of its prompt or decodes, stream the
+//      token, finish requests (EOS, stop, length); finished session turns are parked.
+//
+// step_once() runs one iteration on the caller's thread (tests drive it without threads);
+// start() runs iterations on a thread of its own until stop().
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/output_processor.h"
+#include "engine/sampling_params.h"
+#include "engine/tokenizer.h"
+#include "kvpool/kv_pool.h"
+#include "scheduler/scheduler.h"
+#include "scheduler/session_manager.h"
+#include "scheduler/token_stream.h"
+
+namespace trimserve {
+
+struct GenerationRequest {
+  std::string tenant = "default";
+  std::vector<int32_t> prompt;  // token ids, >= 1
+  SamplingParams sampling;      // validated by the transport against the model
+  SequenceKvConfig kv;          // resolved (scheduler/kv_settings.h)
+  std::optional<std::string> session_id;
+  size_t stream_capacity = 64;  // events buffered before the request pauses
+};
+
+struct EngineLoopStats {
+  int64_t steps = 0;
+  int64_t tokens_prefilled = 0;
+  int64_t tokens_decoded = 0;
+  int64_t max_batch_sequences = 0;  // most sequences in one engine step
+  int64_t preemptions = 0;
+  int64_t errors = 0;
+};
+
+class EngineLoop {
+ public:
+  // All references must outlive the loop.
+  EngineLoop(Engine& engine, KvPool& pool, SessionManager& sessions, Scheduler& scheduler,
+             const Tokenizer& tokenizer, std::vector<int64_t> eos_token_ids);
+  ~EngineLoop();  // stop()s
+
+  // Thread-safe. The stream carries tokens, then one finished or error event (errors: a busy
+  // session, an unknown tenant, no room in the pool — each as a Status).
+  std::shared_ptr<TokenStream> submit(GenerationRequest request);
+
+  // One iteration; returns false when there was nothing to do.
+  bool step_once();
+
+  void start();
+  // Stops the thread; requests still in flight get a kUnavailable error event.
+  void stop();
+
+  // Thread-safe; as of the last finished iteration.
+  EngineLoopStats stats() const;
+
+ private:
+  struct Active {
+    GenerationRequest spec;
+    std::shared_ptr<TokenStream> stream;
+    std::vector<int32_t> tokens;  // prompt, then every sampled token
+    std::unique_ptr<OutputProcessor> output;
+    int64_t cached_tokens = 0;
+    bool paused = false;
+  };
+
+  void take_inbox();
+  void admit(RequestId id, GenerationRequest request, std::shared_ptr<TokenStream> stream);
+  void drop_cancelled();
+  void apply_backpressure();
+  bool run_plan(const BatchPlan& plan);
+  // Ends a request: parks a session turn or releases the sequence.
+  void retire(RequestId id, bool success);
+  void fail(RequestId id, const Status& error);
+  void wake();
+
+  Engine& engine_;
+  KvPool& pool_;
+  SessionManager& sessions_;
+  Scheduler& scheduler_;
+  const Tokenizer& tokenizer_;
+  std::vector<int64_t> eos_;
+  std::map<RequestId, Active> active_;
+  std::map<RequestId, SeqId> seqs_;  // a session turn runs on its session's sequence
+  CompactionPlan plan_;
+  EngineLoopStats stats_;
+
+  // Shared with submitters.
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox_;
+  bool woken_ = false;
+  EngineLoopStats published_stats_;  // stats_ as of the last iteration
+  bool stopping_ = false;
+  RequestId next_id_ = 1;
+  std::thread thread_;
+};
+
+}  // namespace trimserve
