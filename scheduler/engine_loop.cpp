@@ -280,6 +280,7 @@ bool EngineLoop::step_once() {
   const bool worked = run_plan(plan);
   sessions_.housekeeping();
   std::lock_guard lock(mu_);
+  stats_.in_flight = static_cast<int64_t>(active_.size() + inbox_.size());
   published_stats_ = stats_;
   return worked;
 }

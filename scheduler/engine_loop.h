@@ -54,6 +54,7 @@ struct EngineLoopStats {
   int64_t max_batch_sequences = 0;  // most sequences in one engine step
   int64_t preemptions = 0;
   int64_t errors = 0;
+  int64_t in_flight = 0;  // requests admitted or queued and not finished
 };
 
 class EngineLoop {

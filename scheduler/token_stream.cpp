@@ -14,8 +14,10 @@ bool TokenStream::has_room() const {
 }
 
 void TokenStream::push(StreamEvent event) {
+  std::function<void()> on_event;
   {
     std::lock_guard lock(mu_);
+    on_event = on_event_;
     TS_CHECK_MSG(!done_, "event after the final one");
     if (event.kind != StreamEvent::Kind::kToken) {
       done_ = true;
@@ -25,6 +27,17 @@ void TokenStream::push(StreamEvent event) {
     events_.push_back(std::move(event));
   }
   cv_.notify_all();
+  if (on_event) on_event();
+}
+
+void TokenStream::set_on_event(std::function<void()> on_event) {
+  std::function<void()> call_now;
+  {
+    std::lock_guard lock(mu_);
+    on_event_ = std::move(on_event);
+    if (!events_.empty()) call_now = on_event_;  // events that arrived before the hook
+  }
+  if (call_now) call_now();
 }
 
 bool TokenStream::cancelled() const {

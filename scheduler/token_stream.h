@@ -52,7 +52,10 @@ class TokenStream {
   // Wakes the loop when the consumer frees room or cancels (set by the loop once).
   void set_notify(std::function<void()> notify);
 
-  // Consumer side. The next event, waiting up to `timeout`; nullopt on timeout.
+  // Consumer side. `on_event` runs (on the loop thread, outside the stream's lock) after every
+  // push, so an asynchronous consumer (an HTTP connection) can pop without blocking a thread.
+  void set_on_event(std::function<void()> on_event);
+  // The next event, waiting up to `timeout` (0: do not wait); nullopt when there is none.
   std::optional<StreamEvent> pop(std::chrono::milliseconds timeout);
   void cancel();
   bool done() const;  // the final event was pushed
@@ -65,6 +68,7 @@ class TokenStream {
   bool cancelled_ = false;
   bool done_ = false;
   std::function<void()> notify_;
+  std::function<void()> on_event_;
 };
 
 }  // namespace trimserve

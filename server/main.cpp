@@ -15,6 +15,8 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"serve", "run the daemon: the OpenAI-compatible HTTP API over the engine",
+     trimserve::cli::serve_main},
     {"generate", "generate text from a model directory with the CPU engine",
      trimserve::cli::generate_main},
     {"tokenize", "encode/decode text or render a chat with a model's tokenizer",

@@ -6,6 +6,7 @@ namespace trimserve::cli {
 
 int generate_main(int argc, char** argv);
 int tokenize_main(int argc, char** argv);
-int bench_main(int argc, char** argv);  // trimserve bench sessions ...
+int bench_main(int argc, char** argv);
+int serve_main(int argc, char** argv);  // the daemon  // trimserve bench sessions ...
 
 }  // namespace trimserve::cli

@@ -1,0 +1,70 @@
+#include "server/api/api_error.h"
+
+#include <nlohmann/json.hpp>
+
+namespace trimserve::api {
+
+namespace {
+
+ApiError make(int status, std::string type, std::string message, std::string param,
+              std::string code) {
+  ApiError e;
+  e.status = status;
+  e.type = std::move(type);
+  e.message = std::move(message);
+  e.param = std::move(param);
+  e.code = std::move(code);
+  return e;
+}
+
+}  // namespace
+
+ApiError bad_request(std::string message, std::string param) {
+  return make(400, "invalid_request_error", std::move(message), std::move(param), "");
+}
+
+ApiError unprocessable(std::string message, std::string param) {
+  return make(422, "invalid_request_error", std::move(message), std::move(param), "");
+}
+
+ApiError not_found_error(std::string message, std::string param, std::string code) {
+  return make(404, "not_found_error", std::move(message), std::move(param), std::move(code));
+}
+
+std::string error_body(const ApiError& e) {
+  nlohmann::json j;
+  j["error"]["message"] = e.message;
+  j["error"]["type"] = e.type;
+  j["error"]["param"] = e.param.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.param);
+  j["error"]["code"] = e.code.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.code);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+ApiError from_status(const Status& s, std::string param) {
+  switch (s.code()) {
+    case ErrorCode::kInvalidArgument:
+      return unprocessable(s.message(), std::move(param));
+    case ErrorCode::kNotFound:
+      return not_found_error(s.message(), std::move(param));
+    case ErrorCode::kOutOfRange:
+      return make(413, "invalid_request_error", s.message(), std::move(param),
+                  "context_length_exceeded");
+    case ErrorCode::kFailedPrecondition:
+      return make(409, "invalid_request_error", s.message(), std::move(param), "conflict");
+    case ErrorCode::kResourceExhausted: {
+      ApiError e = make(429, "rate_limit_error", s.message(), std::move(param), "rate_limit_exceeded");
+      e.retry_after_s = 1.0;
+      return e;
+    }
+    case ErrorCode::kUnavailable:
+      return make(503, "service_unavailable", s.message(), std::move(param), "");
+    case ErrorCode::kPermissionDenied:
+      return make(403, "permission_denied", s.message(), std::move(param), "");
+    case ErrorCode::kUnauthenticated:
+      return make(401, "authentication_error", s.message(), std::move(param), "invalid_api_key");
+    default:
+      return make(500, "internal_error", s.message(), std::move(param), "");
+  }
+}
+
+}  // namespace trimserve::api

@@ -1,0 +1,38 @@
+// ApiError: an error as the OpenAI-compatible API reports it — an HTTP status and the body
+// {"error": {"message", "type", "param", "code"}} that OpenAI clients (the official SDKs)
+// parse into their error classes (BadRequestError, AuthenticationError, RateLimitError, ...).
+//
+// Status mapping used by every route: malformed JSON and wrong types 400; unknown model,
+// route or session 404; body or prompt too long 413; semantically invalid values 422; busy
+// session 409; quota and rate limits 429 (+ Retry-After); draining / shutting down 503.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace trimserve::api {
+
+struct ApiError {
+  int status = 400;
+  std::string type = "invalid_request_error";
+  std::string message;
+  std::string param;  // "" = null
+  std::string code;   // "" = null
+  std::optional<double> retry_after_s;
+};
+
+ApiError bad_request(std::string message, std::string param = "");   // 400
+ApiError unprocessable(std::string message, std::string param = "");  // 422
+ApiError not_found_error(std::string message, std::string param = "", std::string code = "");
+
+// The JSON body.
+std::string error_body(const ApiError& e);
+
+// From an internal Status: kInvalidArgument 422 (values that parsed but are not allowed),
+// kNotFound 404, kOutOfRange 413, kFailedPrecondition 409, kResourceExhausted 429,
+// kUnavailable 503, kPermissionDenied 403, kUnauthenticated 401, others 500.
+ApiError from_status(const Status& s, std::string param = "");
+
+}  // namespace trimserve::api

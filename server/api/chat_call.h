@@ -1,0 +1,55 @@
+// ChatCall: one /v1/chat/completions request in flight, between the engine loop's TokenStream
+// and the client's HTTP connection — without a thread of its own.
+//
+// The stream's on_event hook and the writer's `written` callbacks drive pump(): it takes one
+// event at a time and writes it only after the previous write was accepted by the socket, so
+// a slow reader leaves events in the bounded TokenStream, which pauses this request in the
+// engine loop (and nothing else). The client going away cancels the stream; the loop frees the
+// sequence at its next iteration.
+//
+// Non-streaming calls collect the text and answer once. Streaming calls start the SSE
+// response at the first token, so an error that comes first (a busy session, no KV room) is
+// still a proper HTTP error status; an error after tokens is sent as an SSE error event.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "scheduler/token_stream.h"
+#include "server/api/chat_response.h"
+#include "server/http/http_server.h"
+
+namespace trimserve::api {
+
+class ChatCall : public std::enable_shared_from_this<ChatCall> {
+ public:
+  ChatCall(std::shared_ptr<TokenStream> stream, std::shared_ptr<http::ResponseWriter> writer,
+           CompletionIds ids, bool stream_response, bool include_usage);
+
+  // Hooks the stream and the writer up; call once.
+  void start();
+
+ private:
+  void pump();
+  // Writes `data` (streaming) and continues pumping once the socket took it.
+  void write_then_pump(std::string data);
+  void finish_stream(const StreamEvent& e);
+
+  std::shared_ptr<TokenStream> stream_;
+  std::shared_ptr<http::ResponseWriter> writer_;
+  CompletionIds ids_;
+  bool streaming_;
+  bool include_usage_;
+
+  // Held for a whole pump(): the loop thread (on_event) and the connection's strand (written)
+  // both pump, and events must reach the socket in order. Recursive in case a writer runs a
+  // `written` callback inline.
+  std::recursive_mutex mu_;
+  bool writing_ = false;   // a streamed write is in flight
+  bool started_ = false;   // SSE headers sent
+  bool done_ = false;
+  std::string text_;       // non-streaming: the answer so far
+};
+
+}  // namespace trimserve::api

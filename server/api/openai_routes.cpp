@@ -1,0 +1,106 @@
+#include "server/api/openai_routes.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "scheduler/kv_settings.h"
+#include "server/api/api_error.h"
+#include "server/api/chat_call.h"
+#include "server/api/chat_request.h"
+
+namespace trimserve::api {
+
+namespace {
+
+void send_error(http::ResponseWriter& w, const ApiError& e) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (e.retry_after_s) {
+    headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(*e.retry_after_s + 0.999)));
+  }
+  w.send(e.status, "application/json", error_body(e), std::move(headers));
+}
+
+}  // namespace
+
+OpenAiRoutes::OpenAiRoutes(ServingContext context) : ctx_(std::move(context)) {}
+
+void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::ResponseWriter> writer) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  if (path == "/v1/chat/completions" && method == "POST") return chat_completions(request, writer);
+  if (path == "/v1/models" && method == "GET") return models(writer);
+  if (path == "/health" && method == "GET") return writer->send(200, "application/json", "{}");
+  if (path == "/ready" && method == "GET") {
+    const bool ready = !ctx_.ready || ctx_.ready();
+    return writer->send(ready ? 200 : 503, "application/json",
+                        ready ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
+  }
+  send_error(*writer, not_found_error("no route " + method + " " + path, "", "not_found"));
+}
+
+void OpenAiRoutes::models(std::shared_ptr<http::ResponseWriter> writer) {
+  static const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+  const nlohmann::json body = {
+      {"object", "list"},
+      {"data", nlohmann::json::array({{{"id", ctx_.served_model},
+                                       {"object", "model"},
+                                       {"created", created},
+                                       {"owned_by", "trimserve"},
+                                       {"max_model_len", ctx_.max_model_len}}})}};
+  writer->send(200, "application/json", body.dump());
+}
+
+void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
+                                    std::shared_ptr<http::ResponseWriter> writer) {
+  auto parsed = parse_chat_request(request.body, ctx_.model->vocab_size);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
+  ChatRequest& chat = std::get<ChatRequest>(parsed);
+  if (chat.model != ctx_.served_model) {
+    return send_error(*writer, not_found_error("The model '" + chat.model + "' does not exist",
+                                               "model", "model_not_found"));
+  }
+  if (ctx_.chat_template == nullptr) {
+    return send_error(*writer, unprocessable("this model has no chat template; use /v1/completions"));
+  }
+  auto text = ctx_.chat_template->render(chat.messages, ChatRenderOptions{});
+  if (!text.ok()) return send_error(*writer, bad_request(text.status().message(), "messages"));
+  std::vector<int32_t> prompt = ctx_.tokenizer->encode(*text, /*parse_special=*/true);
+  const auto prompt_len = static_cast<int64_t>(prompt.size());
+  if (prompt.empty()) return send_error(*writer, unprocessable("the rendered prompt is empty", "messages"));
+  const int64_t room = ctx_.max_model_len - prompt_len;
+  if (room < 1 || (chat.max_tokens_given && chat.sampling.max_tokens > room)) {
+    ApiError e = from_status(out_of_range(
+        "This model's maximum context length is " + std::to_string(ctx_.max_model_len) +
+        " tokens. However, you requested " +
+        std::to_string(prompt_len + (chat.max_tokens_given ? chat.sampling.max_tokens : 0)) +
+        " tokens (" + std::to_string(prompt_len) + " in the messages, " +
+        std::to_string(chat.max_tokens_given ? chat.sampling.max_tokens : 0) +
+        " in the completion)."));
+    e.param = "messages";
+    return send_error(*writer, e);
+  }
+  if (!chat.max_tokens_given) chat.sampling.max_tokens = room;
+
+  auto kv = resolve_request_kv(ctx_.default_kv, chat.kv, /*tenant_cap=*/0, *ctx_.model);
+  if (!kv.ok()) return send_error(*writer, unprocessable(kv.status().message()));
+
+  GenerationRequest g;
+  g.tenant = "default";
+  g.prompt = std::move(prompt);
+  g.sampling = chat.sampling;
+  g.kv = *kv;
+  g.session_id = chat.session_id;
+  if (!g.session_id) {
+    const std::string header = request.header("x-session-id");
+    if (!header.empty()) g.session_id = header;
+  }
+  auto stream = ctx_.loop->submit(std::move(g));
+  auto call = std::make_shared<ChatCall>(std::move(stream), std::move(writer),
+                                         new_completion_ids(ctx_.served_model), chat.stream,
+                                         chat.include_usage);
+  call->start();
+}
+
+}  // namespace trimserve::api

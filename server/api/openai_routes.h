@@ -1,0 +1,48 @@
+// The OpenAI-compatible HTTP API (DESIGN.md §6) over one EngineLoop: routes requests, turns
+// chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
+// through ChatCall. Implemented now: POST /v1/chat/completions (streaming and not),
+// GET /v1/models, GET /health, GET /ready. Unknown routes are 404 in OpenAI's error shape.
+//
+// Threading: handle() runs on HTTP I/O threads; everything it touches is immutable or
+// thread-safe (ChatTemplate::render, Tokenizer, EngineLoop::submit).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/chat_template.h"
+#include "engine/model_config.h"
+#include "engine/tokenizer.h"
+#include "kvpool/types.h"
+#include "scheduler/engine_loop.h"
+#include "server/http/http_server.h"
+
+namespace trimserve::api {
+
+struct ServingContext {
+  std::string served_model;        // the `model` clients name
+  const ModelConfig* model = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  const ChatTemplate* chat_template = nullptr;  // null: chat completions answer 422
+  int64_t max_model_len = 0;       // prompt + completion tokens
+  SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
+  EngineLoop* loop = nullptr;
+  std::function<bool()> ready;     // model loaded, engine healthy, not draining
+};
+
+class OpenAiRoutes {
+ public:
+  explicit OpenAiRoutes(ServingContext context);
+  void handle(http::HttpRequest request, std::shared_ptr<http::ResponseWriter> writer);
+
+ private:
+  void chat_completions(const http::HttpRequest& request,
+                        std::shared_ptr<http::ResponseWriter> writer);
+  void models(std::shared_ptr<http::ResponseWriter> writer);
+
+  ServingContext ctx_;
+};
+
+}  // namespace trimserve::api

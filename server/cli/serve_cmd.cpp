@@ -1,0 +1,209 @@
+// `trimserve serve`: the daemon. Composition root of DESIGN.md §2: config -> model -> CPU
+// engine + KV pool (sized from kvpool.capacity) -> session manager -> scheduler -> engine
+// loop thread -> OpenAI-compatible HTTP API. Logs `listening http=HOST:PORT` once ready; on
+// SIGTERM/SIGINT stops accepting, lets running requests finish for server.drain_timeout_s,
+// then stops and exits 0.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <thread>
+
+#include "common/logging.h"
+#include "config/config_loader.h"
+#include "config/validate.h"
+#include "engine/cpu/cpu_engine.h"
+#include "engine/model_fingerprint.h"
+#include "kvpool/clock.h"
+#include "scheduler/engine_loop.h"
+#include "scheduler/kv_settings.h"
+#include "scheduler/pool_sizing.h"
+#include "scheduler/sequence_runner.h"
+#include "server/api/openai_routes.h"
+#include "server/cli/cli_args.h"
+#include "server/cli/commands.h"
+#include "server/cli/exit_codes.h"
+#include "server/cli/model_bundle.h"
+#include "server/http/http_server.h"
+
+namespace trimserve::cli {
+
+namespace {
+
+void print_help(std::FILE* out) {
+  std::fprintf(out,
+      "usage: trimserve serve [--config FILE] [--model DIR] [--host ADDR] [--port N]\n\n"
+      "Serves the OpenAI-compatible HTTP API (POST /v1/chat/completions, GET /v1/models,\n"
+      "/health, /ready). Flags override the config file (deploy/trimserve.example.yaml\n"
+      "documents every key). --port 0 picks a free port; the bound port is logged as\n"
+      "`listening http=HOST:PORT`. SIGTERM drains for server.drain_timeout_s, then exits 0.\n");
+}
+
+Result<DaemonConfig> load(const CliArgs& a) {
+  DaemonConfig c;
+  if (auto path = a.get("config")) {
+    auto loaded = load_config(*path);
+    if (!loaded.ok()) return loaded.status();
+    c = std::move(*loaded);
+  }
+  if (auto m = a.get("model")) c.model.path = *m;
+  if (auto h = a.get("host")) c.server.host = *h;
+  auto port = a.get_int("port");
+  if (!port.ok()) return port.status();
+  if (*port) {
+    if (**port < 0 || **port > 65535) return invalid_argument("--port must be in [0, 65535]");
+    c.server.port = static_cast<int>(**port);
+  }
+  TS_RETURN_IF_ERROR(validate(c));
+  if (c.model.path.empty()) {
+    return invalid_argument(
+        "model.path: no model given (use --model DIR; the embedded default model is not "
+        "shipped yet)");
+  }
+  return c;
+}
+
+}  // namespace
+
+int serve_main(int argc, char** argv) {
+  CliArgs a({"config", "model", "host", "port"}, {"help"});
+  if (Status s = a.parse(argc, argv); !s.ok()) return report("serve", s);
+  if (a.has("help")) {
+    print_help(stdout);
+    return kExitOk;
+  }
+  auto config = load(a);
+  if (!config.ok()) return report("serve", config.status());
+  const DaemonConfig& c = *config;
+  setup_logging(c.logging.level, c.logging.format);
+  auto log = named_logger("serve");
+
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto model = load_model_bundle(c.model.path, /*load_weights=*/true);
+  if (!model.ok()) return report("serve", model.status());
+  const ModelConfig& mc = model->weights->config;
+  const int64_t max_model_len =
+      c.model.max_model_len > 0 ? std::min(c.model.max_model_len, mc.max_position_embeddings)
+                                : mc.max_position_embeddings;
+  auto kv = resolve_config_kv(c.kvpool, mc);
+  if (!kv.ok()) return report("serve", kv.status());
+
+  const int64_t lanes = mc.num_hidden_layers * mc.num_key_value_heads;
+  const int64_t b = c.kvpool.page_size;
+  const int64_t one_sequence =
+      pages_for_one_sequence(*kv, max_model_len, c.engine.prefill_chunk, lanes, b);
+  auto available = host_available_bytes();
+  auto sizing = size_pool(c.kvpool.capacity, b, mc.head_dim, sizeof(float),
+                          available.ok() ? *available : 0, one_sequence);
+  if (!sizing.ok()) return report("serve", sizing.status());
+  // More pages than every running sequence at full context can use is memory for nothing.
+  const int64_t useful = c.scheduler.max_running_seqs * lanes * ((max_model_len + b - 1) / b);
+  const int64_t pages = std::min(sizing->num_pages, std::max(useful, one_sequence));
+  log->info("kv pool: {} pages of {} entries ({} MiB){}", pages, b,
+            pages * sizing->page_bytes >> 20,
+            pages < sizing->num_pages ? " (capped at what max_running_seqs can use)" : "");
+
+  cpu::CpuEngineOptions eo;
+  eo.num_threads = c.engine.threads;
+  eo.num_pages = pages;
+  eo.page_size = b;
+  auto engine = cpu::CpuEngine::create(model->weights, eo);
+  if (!engine.ok()) return report("serve", engine.status());
+  KvPoolOptions po;
+  po.num_pages = pages;
+  po.page_size = b;
+  po.num_layers = mc.num_hidden_layers;
+  po.num_kv_heads = mc.num_key_value_heads;
+  po.idle_decay_per_s = c.kvpool.idle_decay_per_s;
+  auto pool = KvPool::create(po);
+  if (!pool.ok()) return report("serve", pool.status());
+
+  SteadyClock clock;
+  SessionManagerOptions so;
+  so.limits.max_sessions_per_tenant = c.kvpool.sessions.max_per_tenant;
+  so.limits.ttl_s = c.kvpool.sessions.ttl_s;
+  PoolSizing actual = *sizing;
+  actual.num_pages = pages;
+  so.idle = idle_memory_limits(c.kvpool, actual);
+  so.dir = c.kvpool.sessions.dir;
+  so.model_fingerprint = model_fingerprint(*model->weights);
+  auto sessions = SessionManager::create(**engine, **pool, clock, so);
+  if (!sessions.ok()) return report("serve", sessions.status());
+
+  SchedulerOptions sched;
+  sched.max_batched_tokens = c.scheduler.max_batched_tokens;
+  sched.max_running = c.scheduler.max_running_seqs;
+  sched.quantum_tokens = c.scheduler.fairness_quantum_tokens;
+  sched.prefill_chunk = c.engine.prefill_chunk;
+  std::vector<TenantSchedule> tenants;
+  for (const DaemonConfig::Tenant& t : c.tenants) {
+    tenants.push_back({t.name, t.weight, t.priority, t.limits.max_concurrent});
+  }
+  if (tenants.empty()) tenants.push_back({"default", 1.0, 0, 0});
+  auto scheduler = Scheduler::create(sched, tenants, clock);
+  if (!scheduler.ok()) return report("serve", scheduler.status());
+
+  EngineLoop loop(**engine, **pool, **sessions, **scheduler, *model->tokenizer,
+                  model->eos_token_ids);
+  loop.start();
+
+  std::atomic<bool> draining{false};
+  api::ServingContext ctx;
+  ctx.served_model = c.model.served_name.empty()
+                         ? std::filesystem::path(c.model.path).lexically_normal().filename().string()
+                         : c.model.served_name;
+  if (ctx.served_model.empty()) {
+    ctx.served_model = std::filesystem::path(c.model.path).lexically_normal().parent_path().filename().string();
+  }
+  ctx.model = &mc;
+  ctx.tokenizer = model->tokenizer.get();
+  ctx.chat_template = model->chat_template ? &*model->chat_template : nullptr;
+  ctx.max_model_len = max_model_len;
+  ctx.default_kv = *kv;
+  ctx.loop = &loop;
+  ctx.ready = [&draining] { return !draining.load(); };
+  api::OpenAiRoutes routes(ctx);
+
+  http::HttpLimits limits;
+  limits.max_body_bytes = c.server.limits.max_body_bytes;
+  limits.max_header_bytes = c.server.limits.max_header_bytes;
+  limits.read_timeout_s = c.server.limits.read_timeout_s;
+  limits.idle_timeout_s = c.server.limits.idle_timeout_s;
+  limits.max_connections = c.server.limits.max_connections;
+  http::HttpServer server(
+      [&routes](http::HttpRequest r, std::shared_ptr<http::ResponseWriter> w) {
+        routes.handle(std::move(r), std::move(w));
+      },
+      limits, std::max(2u, std::min(8u, std::thread::hardware_concurrency())));
+  if (Status s = server.listen(c.server.host, c.server.port); !s.ok()) {
+    loop.stop();
+    return report("serve", s);
+  }
+  log->info("listening http={}:{} model={} policy={} budget={}", c.server.host, server.port(),
+            ctx.served_model, kv_policy_name(kv->policy), kv->budget);
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  log->info("signal {}: draining for up to {} s", signal, c.server.drain_timeout_s);
+  draining = true;
+  server.stop_accepting();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration<double>(c.server.drain_timeout_s);
+  while (std::chrono::steady_clock::now() < deadline && loop.stats().in_flight > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  loop.stop();  // anything still running gets "the server is shutting down"
+  server.stop();
+  log->info("stopped");
+  return kExitOk;
+}
+
+}  // namespace trimserve::cli

@@ -1,0 +1,55 @@
+"""Starts `trimserve serve` for an integration test: loopback, port 0, a config written to a
+temporary directory, the bound port read from the `listening http=HOST:PORT` log line.
+Used by tests/server/*_test.py (never at serving time)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+BIN = os.environ.get("TRIMSERVE_BIN", "build/trimserve")
+MODELS = os.environ.get("TRIMSERVE_TINY_MODELS", "build/tiny-models")
+
+DEFAULT_CONFIG = ("server:\n  port: 0\n  limits:\n    max_body_bytes: 65536\n"
+                  "model:\n  served_name: tiny\n"
+                  "kvpool:\n  capacity: {entries: 200000}\n  budget: 16\n  buffer: 4\n"
+                  "engine:\n  prefill_chunk: 64\n"
+                  "scheduler:\n  max_batched_tokens: 256\n")
+
+
+class Daemon:
+    def __init__(self, tmp, model="gqa2-untied-rg", config=DEFAULT_CONFIG):
+        cfg = os.path.join(tmp, "trimserve.yaml")
+        with open(cfg, "w") as f:
+            f.write(config)
+        self.log = []
+        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg, "--model", f"{MODELS}/{model}"],
+                                     stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = self.proc.stderr.readline()
+            if not line:
+                break
+            self.log.append(line)
+            m = re.search(r"listening http=([\d.]+):(\d+)", line)
+            if m:
+                self.port = int(m.group(2))
+                threading.Thread(target=self._drain_log, daemon=True).start()
+                return
+        self.proc.kill()
+        sys.exit("FAILED: the daemon did not report its port:\n" + "".join(self.log))
+
+    def _drain_log(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def stop(self):
+        """SIGTERM; returns the exit code (or 'timeout')."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return "timeout"
