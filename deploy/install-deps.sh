@@ -11,7 +11,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
-  libpcre2-dev libutf8proc-dev
+  libpcre2-dev libutf8proc-dev libssl-dev
   # tests
   catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference

@@ -27,8 +27,15 @@ OpenAiRoutes::OpenAiRoutes(ServingContext context) : ctx_(std::move(context)) {}
 void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::ResponseWriter> writer) {
   const std::string& path = request.path;
   const std::string& method = request.method;
-  if (path == "/v1/chat/completions" && method == "POST") return chat_completions(request, writer);
-  if (path == "/v1/models" && method == "GET") return models(writer);
+  if (path.rfind("/v1/", 0) == 0) {
+    auto tenant = ctx_.tenants->authenticate(request.header("authorization"));
+    if (auto* e = std::get_if<ApiError>(&tenant)) return send_error(*writer, *e);
+    const TenantPolicy& t = *std::get<const TenantPolicy*>(tenant);
+    if (path == "/v1/chat/completions" && method == "POST") {
+      return chat_completions(request, t, writer);
+    }
+    if (path == "/v1/models" && method == "GET") return models(writer);
+  }
   if (path == "/health" && method == "GET") return writer->send(200, "application/json", "{}");
   if (path == "/ready" && method == "GET") {
     const bool ready = !ctx_.ready || ctx_.ready();
@@ -53,6 +60,7 @@ void OpenAiRoutes::models(std::shared_ptr<http::ResponseWriter> writer) {
 }
 
 void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
+                                    const TenantPolicy& tenant,
                                     std::shared_ptr<http::ResponseWriter> writer) {
   auto parsed = parse_chat_request(request.body, ctx_.model->vocab_size);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
@@ -61,6 +69,7 @@ void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
     return send_error(*writer, not_found_error("The model '" + chat.model + "' does not exist",
                                                "model", "model_not_found"));
   }
+  if (auto denied = ctx_.tenants->check_model(tenant, chat.model)) return send_error(*writer, *denied);
   if (ctx_.chat_template == nullptr) {
     return send_error(*writer, unprocessable("this model has no chat template; use /v1/completions"));
   }
@@ -83,11 +92,14 @@ void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
   }
   if (!chat.max_tokens_given) chat.sampling.max_tokens = room;
 
-  auto kv = resolve_request_kv(ctx_.default_kv, chat.kv, /*tenant_cap=*/0, *ctx_.model);
+  auto kv = resolve_request_kv(ctx_.default_kv, chat.kv, tenant.kv_budget_cap, *ctx_.model);
   if (!kv.ok()) return send_error(*writer, unprocessable(kv.status().message()));
+  if (auto limited = ctx_.tenants->admit(tenant, prompt_len + chat.sampling.max_tokens)) {
+    return send_error(*writer, *limited);
+  }
 
   GenerationRequest g;
-  g.tenant = "default";
+  g.tenant = tenant.name;
   g.prompt = std::move(prompt);
   g.sampling = chat.sampling;
   g.kv = *kv;

@@ -2,6 +2,8 @@
 // chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
 // through ChatCall. Implemented now: POST /v1/chat/completions (streaming and not),
 // GET /v1/models, GET /health, GET /ready. Unknown routes are 404 in OpenAI's error shape.
+// Every /v1/ route authenticates first (401), then checks the tenant's model (403) and rate
+// limits (429 + Retry-After); /health and /ready are open.
 //
 // Threading: handle() runs on HTTP I/O threads; everything it touches is immutable or
 // thread-safe (ChatTemplate::render, Tokenizer, EngineLoop::submit).
@@ -17,6 +19,7 @@
 #include "engine/tokenizer.h"
 #include "kvpool/types.h"
 #include "scheduler/engine_loop.h"
+#include "server/api/tenants.h"
 #include "server/http/http_server.h"
 
 namespace trimserve::api {
@@ -29,6 +32,7 @@ struct ServingContext {
   int64_t max_model_len = 0;       // prompt + completion tokens
   SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
   EngineLoop* loop = nullptr;
+  Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits
   std::function<bool()> ready;     // model loaded, engine healthy, not draining
 };
 
@@ -38,7 +42,7 @@ class OpenAiRoutes {
   void handle(http::HttpRequest request, std::shared_ptr<http::ResponseWriter> writer);
 
  private:
-  void chat_completions(const http::HttpRequest& request,
+  void chat_completions(const http::HttpRequest& request, const TenantPolicy& tenant,
                         std::shared_ptr<http::ResponseWriter> writer);
   void models(std::shared_ptr<http::ResponseWriter> writer);
 

@@ -156,6 +156,7 @@ int serve_main(int argc, char** argv) {
   loop.start();
 
   std::atomic<bool> draining{false};
+  api::Tenants api_tenants(c.tenants, clock);
   api::ServingContext ctx;
   ctx.served_model = c.model.served_name.empty()
                          ? std::filesystem::path(c.model.path).lexically_normal().filename().string()
@@ -169,6 +170,7 @@ int serve_main(int argc, char** argv) {
   ctx.max_model_len = max_model_len;
   ctx.default_kv = *kv;
   ctx.loop = &loop;
+  ctx.tenants = &api_tenants;
   ctx.ready = [&draining] { return !draining.load(); };
   api::OpenAiRoutes routes(ctx);
 
