@@ -63,6 +63,19 @@ std::shared_ptr<TokenStream> EngineLoop::submit(GenerationRequest request) {
   return stream;
 }
 
+void EngineLoop::post(std::function<void(SessionManager&)> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      tasks_.push_back(std::move(task));
+      woken_ = true;
+      cv_.notify_one();
+      return;
+    }
+  }
+  task(sessions_);  // the loop is gone: nothing else touches the sessions now
+}
+
 void EngineLoop::wake() {
   {
     std::lock_guard lock(mu_);
@@ -73,13 +86,16 @@ void EngineLoop::wake() {
 
 void EngineLoop::take_inbox() {
   std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox;
+  std::vector<std::function<void(SessionManager&)>> tasks;
   RequestId first = 0;
   {
     std::lock_guard lock(mu_);
     inbox.swap(inbox_);
+    tasks.swap(tasks_);
     first = next_id_;
     next_id_ += inbox.size();
   }
+  for (auto& task : tasks) task(sessions_);
   for (auto& [request, stream] : inbox) admit(first++, std::move(request), std::move(stream));
 }
 
@@ -273,11 +289,16 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
 }
 
 bool EngineLoop::step_once() {
+  bool had_tasks = false;
+  {
+    std::lock_guard lock(mu_);
+    had_tasks = !tasks_.empty();
+  }
   take_inbox();
   drop_cancelled();
   apply_backpressure();
   const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_));
-  const bool worked = run_plan(plan);
+  const bool worked = run_plan(plan) || had_tasks;
   sessions_.housekeeping();
   std::lock_guard lock(mu_);
   stats_.in_flight = static_cast<int64_t>(active_.size() + inbox_.size());
@@ -314,6 +335,12 @@ void EngineLoop::stop() {
   std::vector<RequestId> ids;
   for (const auto& [id, a] : active_) ids.push_back(id);
   for (RequestId id : ids) fail(id, shutting_down);
+  std::vector<std::function<void(SessionManager&)>> tasks;
+  {
+    std::lock_guard lock(mu_);
+    tasks.swap(tasks_);
+  }
+  for (auto& task : tasks) task(sessions_);
   std::lock_guard lock(mu_);
   for (auto& [request, stream] : inbox_) {
     StreamEvent e;

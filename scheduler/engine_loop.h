@@ -18,6 +18,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -68,6 +69,11 @@ class EngineLoop {
   // session, an unknown tenant, no room in the pool — each as a Status).
   std::shared_ptr<TokenStream> submit(GenerationRequest request);
 
+  // Thread-safe. Runs `task` on the loop thread at its next iteration (before new requests are
+  // admitted), with the sessions to itself: how transports read or delete a session. After
+  // stop() the task runs on the caller's thread at once.
+  void post(std::function<void(SessionManager&)> task);
+
   // One iteration; returns false when there was nothing to do.
   bool step_once();
 
@@ -113,6 +119,7 @@ class EngineLoop {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox_;
+  std::vector<std::function<void(SessionManager&)>> tasks_;
   bool woken_ = false;
   EngineLoopStats published_stats_;  // stats_ as of the last iteration
   bool stopping_ = false;

@@ -1,6 +1,9 @@
 #include "server/api/api_error.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "server/http/response_writer.h"
 
 namespace trimserve::api {
 
@@ -38,6 +41,15 @@ std::string error_body(const ApiError& e) {
   j["error"]["param"] = e.param.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.param);
   j["error"]["code"] = e.code.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.code);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void send_error(http::ResponseWriter& w, const ApiError& e) {
+  http::HeaderList headers;
+  if (e.retry_after_s) {
+    headers.emplace_back("Retry-After",
+                         std::to_string(static_cast<int64_t>(std::ceil(*e.retry_after_s))));
+  }
+  w.send(e.status, "application/json", error_body(e), std::move(headers));
 }
 
 ApiError from_status(const Status& s, std::string param) {

@@ -30,6 +30,17 @@ ApiError not_found_error(std::string message, std::string param = "", std::strin
 // The JSON body.
 std::string error_body(const ApiError& e);
 
+}  // namespace trimserve::api
+
+namespace trimserve::http {
+class ResponseWriter;
+}
+
+namespace trimserve::api {
+
+// Answers with `e` (JSON body, Retry-After when set).
+void send_error(http::ResponseWriter& writer, const ApiError& e);
+
 // From an internal Status: kInvalidArgument 422 (values that parsed but are not allowed),
 // kNotFound 404, kOutOfRange 413, kFailedPrecondition 409, kResourceExhausted 429,
 // kUnavailable 503, kPermissionDenied 403, kUnauthenticated 401, others 500.

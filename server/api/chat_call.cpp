@@ -6,16 +6,6 @@
 
 namespace trimserve::api {
 
-namespace {
-
-ApiError error_for(const Status& s) { return from_status(s); }
-
-std::vector<std::pair<std::string, std::string>> retry_headers(const ApiError& e) {
-  if (!e.retry_after_s) return {};
-  return {{"Retry-After", std::to_string(static_cast<int64_t>(*e.retry_after_s + 0.999))}};
-}
-
-}  // namespace
 
 ChatCall::ChatCall(std::shared_ptr<TokenStream> stream,
                    std::shared_ptr<http::ResponseWriter> writer, CompletionIds ids,
@@ -62,12 +52,12 @@ void ChatCall::pump() {
     if (!e) return;
     if (e->kind != StreamEvent::Kind::kToken) done_ = true;
     if (e->kind == StreamEvent::Kind::kError) {
-      const ApiError err = error_for(e->error);
+      const ApiError err = from_status(e->error);
       if (started_) {
         writer_->write(sse_error(error_body(err)));
         writer_->end();
       } else {
-        writer_->send(err.status, "application/json", error_body(err), retry_headers(err));
+        send_error(*writer_, err);
       }
       stream_->set_on_event({});  // releases this call
       return;

@@ -10,17 +10,6 @@
 
 namespace trimserve::api {
 
-namespace {
-
-void send_error(http::ResponseWriter& w, const ApiError& e) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (e.retry_after_s) {
-    headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(*e.retry_after_s + 0.999)));
-  }
-  w.send(e.status, "application/json", error_body(e), std::move(headers));
-}
-
-}  // namespace
 
 OpenAiRoutes::OpenAiRoutes(ServingContext context) : ctx_(std::move(context)) {}
 
@@ -35,6 +24,14 @@ void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::Respo
       return chat_completions(request, t, writer);
     }
     if (path == "/v1/models" && method == "GET") return models(writer);
+    if (path.rfind("/v1/sessions/", 0) == 0 && (method == "GET" || method == "DELETE")) {
+      return session(request, t, writer);
+    }
+  }
+  if (path == "/tokenize" || path == "/detokenize") {
+    auto tenant = ctx_.tenants->authenticate(request.header("authorization"));
+    if (auto* e = std::get_if<ApiError>(&tenant)) return send_error(*writer, *e);
+    if (method == "POST") return path == "/tokenize" ? tokenize(request, writer) : detokenize(request, writer);
   }
   if (path == "/health" && method == "GET") return writer->send(200, "application/json", "{}");
   if (path == "/ready" && method == "GET") {

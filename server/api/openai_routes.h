@@ -1,7 +1,9 @@
 // The OpenAI-compatible HTTP API (DESIGN.md §6) over one EngineLoop: routes requests, turns
 // chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
-// through ChatCall. Implemented now: POST /v1/chat/completions (streaming and not),
-// GET /v1/models, GET /health, GET /ready. Unknown routes are 404 in OpenAI's error shape.
+// through ChatCall. Routes: POST /v1/chat/completions (streaming and not), GET /v1/models,
+// POST /tokenize and /detokenize (vLLM's shapes), GET and DELETE /v1/sessions/{id} (the
+// caller's tenant only: another tenant's id is 404), GET /health, GET /ready. Unknown routes
+// are 404 in OpenAI's error shape.
 // Every /v1/ route authenticates first (401), then checks the tenant's model (403) and rate
 // limits (429 + Retry-After); /health and /ready are open.
 //
@@ -45,6 +47,11 @@ class OpenAiRoutes {
   void chat_completions(const http::HttpRequest& request, const TenantPolicy& tenant,
                         std::shared_ptr<http::ResponseWriter> writer);
   void models(std::shared_ptr<http::ResponseWriter> writer);
+  void tokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
+  void detokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
+  // GET / DELETE /v1/sessions/{id}, answered from the engine loop's thread.
+  void session(const http::HttpRequest& request, const TenantPolicy& tenant,
+               std::shared_ptr<http::ResponseWriter> writer);
 
   ServingContext ctx_;
 };

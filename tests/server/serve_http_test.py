@@ -1,5 +1,6 @@
 """`trimserve serve` end to end over real HTTP (Python's http.client, loopback, port 0):
-health and readiness, /v1/models, chat completions non-streaming and streaming (SSE with
+health and readiness, /v1/models, /tokenize + /detokenize, GET/DELETE /v1/sessions/{id},
+chat completions non-streaming and streaming (SSE with
 usage, [DONE]), greedy determinism and stream == non-stream, multi-turn sessions reporting
 cached_tokens, concurrent clients, OpenAI-shaped errors (400/404/413/422) after which the
 daemon keeps serving, and SIGTERM ending with exit 0.
@@ -96,6 +97,28 @@ with tempfile.TemporaryDirectory() as tmp:
         cached.append(json.loads(body)["usage"]["prompt_tokens_details"]["cached_tokens"])
         print("session cached_tokens per turn:", cached)
         check(cached[0] == 0 and cached[1] > 0 and cached[2] > 0, f"cached_tokens {cached}")
+
+        # The session is visible, deletable, and gone afterwards.
+        status, _, body = request(port, "GET", "/v1/sessions/locker")
+        info = json.loads(body)
+        check(status == 200 and info["tokens"] > 0 and not info["running"], f"GET session {status} {body}")
+        status, _, body = request(port, "DELETE", "/v1/sessions/locker")
+        check(status == 200 and json.loads(body)["deleted"], f"DELETE session {status} {body}")
+        status, _, body = request(port, "GET", "/v1/sessions/locker")
+        check(status == 404 and json.loads(body)["error"]["code"] == "session_not_found", f"deleted session {status}")
+        check(request(port, "DELETE", "/v1/sessions/locker")[0] == 404, "second delete 404")
+
+        # /tokenize and /detokenize round-trip (vLLM's shapes).
+        status, _, body = request(port, "POST", "/tokenize", {"model": "tiny", "prompt": "Hello there"})
+        tok = json.loads(body)
+        check(status == 200 and tok["count"] == len(tok["tokens"]) > 0, f"tokenize {body}")
+        status, _, body = request(port, "POST", "/detokenize", {"model": "tiny", "tokens": tok["tokens"]})
+        check(status == 200 and json.loads(body)["prompt"] == "Hello there", f"detokenize {body}")
+        status, _, body = request(port, "POST", "/tokenize", {"model": "tiny", "messages": hello})
+        check(status == 200 and json.loads(body)["count"] == first["usage"]["prompt_tokens"],
+              "tokenize messages counts the chat prompt")
+        check(request(port, "POST", "/detokenize", {"model": "tiny", "tokens": [10 ** 9]})[0] == 422,
+              "detokenize of an unknown id is 422")
 
         # Concurrent clients all finish with their own (greedy) answers.
         results = {}
