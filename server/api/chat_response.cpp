@@ -16,7 +16,8 @@ std::string dump(const nlohmann::json& j) {
 }
 
 nlohmann::json chunk(const CompletionIds& ids, nlohmann::json choices) {
-  return {{"id", ids.id},       {"object", "chat.completion.chunk"},
+  return {{"id", ids.id},
+          {"object", ids.text_completion ? "text_completion" : "chat.completion.chunk"},
           {"created", ids.created}, {"model", ids.model},
           {"choices", std::move(choices)}};
 }
@@ -29,14 +30,15 @@ nlohmann::json finish_json(FinishReason f) {
 
 }  // namespace
 
-CompletionIds new_completion_ids(const std::string& model) {
+CompletionIds new_completion_ids(const std::string& model, bool text_completion) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t process_salt = std::random_device{}();
   char id[64];
-  std::snprintf(id, sizeof(id), "chatcmpl-%016llx%08llx",
+  std::snprintf(id, sizeof(id), "%s-%016llx%08llx", text_completion ? "cmpl" : "chatcmpl",
                 static_cast<unsigned long long>(process_salt),
                 static_cast<unsigned long long>(++counter));
   CompletionIds ids;
+  ids.text_completion = text_completion;
   ids.id = id;
   ids.created = std::chrono::duration_cast<std::chrono::seconds>(
                     std::chrono::system_clock::now().time_since_epoch())
@@ -54,12 +56,14 @@ nlohmann::json usage_json(const StreamUsage& u) {
 
 std::string chat_completion(const CompletionIds& ids, const std::string& text,
                             FinishReason finish, const StreamUsage& usage) {
-  nlohmann::json choice = {{"index", 0},
-                           {"message", {{"role", "assistant"}, {"content", text}}},
-                           {"logprobs", nullptr},
-                           {"finish_reason", finish_json(finish)}};
+  nlohmann::json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+  if (ids.text_completion) {
+    choice["text"] = text;
+  } else {
+    choice["message"] = {{"role", "assistant"}, {"content", text}};
+  }
   return dump({{"id", ids.id},
-               {"object", "chat.completion"},
+               {"object", ids.text_completion ? "text_completion" : "chat.completion"},
                {"created", ids.created},
                {"model", ids.model},
                {"choices", nlohmann::json::array({choice})},
@@ -67,6 +71,7 @@ std::string chat_completion(const CompletionIds& ids, const std::string& text,
 }
 
 std::string sse_role_chunk(const CompletionIds& ids) {
+  if (ids.text_completion) return "";
   return sse(chunk(ids, nlohmann::json::array({{{"index", 0},
                                                  {"delta", {{"role", "assistant"}, {"content", ""}}},
                                                  {"logprobs", nullptr},
@@ -74,6 +79,10 @@ std::string sse_role_chunk(const CompletionIds& ids) {
 }
 
 std::string sse_content_chunk(const CompletionIds& ids, const std::string& text) {
+  if (ids.text_completion) {
+    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr},
+                                                   {"finish_reason", nullptr}}})));
+  }
   return sse(chunk(ids, nlohmann::json::array({{{"index", 0},
                                                  {"delta", {{"content", text}}},
                                                  {"logprobs", nullptr},
@@ -81,6 +90,10 @@ std::string sse_content_chunk(const CompletionIds& ids, const std::string& text)
 }
 
 std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish) {
+  if (ids.text_completion) {
+    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", ""}, {"logprobs", nullptr},
+                                                   {"finish_reason", finish_json(finish)}}})));
+  }
   return sse(chunk(ids, nlohmann::json::array({{{"index", 0},
                                                  {"delta", nlohmann::json::object()},
                                                  {"logprobs", nullptr},

@@ -1,8 +1,9 @@
-// The JSON objects /v1/chat/completions answers with, shaped as OpenAI's: a chat.completion
-// for non-streaming requests; chat.completion.chunk objects as SSE events ("data: {...}\n\n",
-// closed by "data: [DONE]\n\n") for streaming ones, with a usage-only chunk last when
-// stream_options.include_usage is set. Usage carries prompt_tokens_details.cached_tokens
-// (the prompt tokens a session served from its cache).
+// The JSON objects /v1/chat/completions and /v1/completions answer with, shaped as OpenAI's:
+// chat.completion / text_completion for non-streaming requests; chat.completion.chunk /
+// text_completion objects as SSE events ("data: {...}\n\n", closed by "data: [DONE]\n\n")
+// for streaming ones, with a usage-only chunk last when stream_options.include_usage is set.
+// Usage carries prompt_tokens_details.cached_tokens (the prompt tokens a session served from
+// its cache).
 #pragma once
 
 #include <cstdint>
@@ -16,13 +17,14 @@
 namespace trimserve::api {
 
 struct CompletionIds {
-  std::string id;       // "chatcmpl-..." (unique per request)
+  bool text_completion = false;  // /v1/completions rather than chat
+  std::string id;       // "chatcmpl-..." / "cmpl-..." (unique per request)
   int64_t created = 0;  // Unix seconds
   std::string model;    // served model name
 };
 
 // A fresh id and the current time.
-CompletionIds new_completion_ids(const std::string& model);
+CompletionIds new_completion_ids(const std::string& model, bool text_completion = false);
 
 nlohmann::json usage_json(const StreamUsage& usage);
 
@@ -30,8 +32,8 @@ nlohmann::json usage_json(const StreamUsage& usage);
 std::string chat_completion(const CompletionIds& ids, const std::string& text,
                             FinishReason finish, const StreamUsage& usage);
 
-// One SSE event holding a chunk: the role announcement (first), a content delta, or the end
-// of the choice (finish_reason set, empty delta).
+// One SSE event holding a chunk: the role announcement (first; chat only, "" otherwise), a
+// content delta, or the end of the choice (finish_reason set, empty delta / text).
 std::string sse_role_chunk(const CompletionIds& ids);
 std::string sse_content_chunk(const CompletionIds& ids, const std::string& text);
 std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish);

@@ -7,6 +7,7 @@
 #include "server/api/api_error.h"
 #include "server/api/chat_call.h"
 #include "server/api/chat_request.h"
+#include "server/api/completion_request.h"
 
 namespace trimserve::api {
 
@@ -23,6 +24,7 @@ void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::Respo
     if (path == "/v1/chat/completions" && method == "POST") {
       return chat_completions(request, t, writer);
     }
+    if (path == "/v1/completions" && method == "POST") return completions(request, t, writer);
     if (path == "/v1/models" && method == "GET") return models(writer);
     if (path.rfind("/v1/sessions/", 0) == 0 && (method == "GET" || method == "DELETE")) {
       return session(request, t, writer);
@@ -62,53 +64,73 @@ void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
   auto parsed = parse_chat_request(request.body, ctx_.model->vocab_size);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
   ChatRequest& chat = std::get<ChatRequest>(parsed);
-  if (chat.model != ctx_.served_model) {
-    return send_error(*writer, not_found_error("The model '" + chat.model + "' does not exist",
-                                               "model", "model_not_found"));
-  }
-  if (auto denied = ctx_.tenants->check_model(tenant, chat.model)) return send_error(*writer, *denied);
+  if (auto e = check_model(chat.model, tenant)) return send_error(*writer, *e);
   if (ctx_.chat_template == nullptr) {
     return send_error(*writer, unprocessable("this model has no chat template; use /v1/completions"));
   }
   auto text = ctx_.chat_template->render(chat.messages, ChatRenderOptions{});
   if (!text.ok()) return send_error(*writer, bad_request(text.status().message(), "messages"));
-  std::vector<int32_t> prompt = ctx_.tokenizer->encode(*text, /*parse_special=*/true);
+  generate(ctx_.tokenizer->encode(*text, /*parse_special=*/true), chat, "messages", tenant,
+           request, std::move(writer), /*text_completion=*/false);
+}
+
+void OpenAiRoutes::completions(const http::HttpRequest& request, const TenantPolicy& tenant,
+                               std::shared_ptr<http::ResponseWriter> writer) {
+  auto parsed = parse_completion_request(request.body, ctx_.model->vocab_size);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
+  CompletionRequest& c = std::get<CompletionRequest>(parsed);
+  if (auto e = check_model(c.model, tenant)) return send_error(*writer, *e);
+  std::vector<int32_t> prompt =
+      c.prompt_is_ids ? c.prompt_ids : ctx_.tokenizer->encode(c.prompt_text, /*parse_special=*/true);
+  generate(std::move(prompt), c, "prompt", tenant, request, std::move(writer),
+           /*text_completion=*/true);
+}
+
+std::optional<ApiError> OpenAiRoutes::check_model(const std::string& model,
+                                                  const TenantPolicy& tenant) const {
+  if (model != ctx_.served_model) {
+    return not_found_error("The model '" + model + "' does not exist", "model", "model_not_found");
+  }
+  return ctx_.tenants->check_model(tenant, model);
+}
+
+void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
+                            const char* prompt_param, const TenantPolicy& tenant,
+                            const http::HttpRequest& request,
+                            std::shared_ptr<http::ResponseWriter> writer, bool text_completion) {
   const auto prompt_len = static_cast<int64_t>(prompt.size());
-  if (prompt.empty()) return send_error(*writer, unprocessable("the rendered prompt is empty", "messages"));
+  if (prompt.empty()) return send_error(*writer, unprocessable("the prompt is empty", prompt_param));
   const int64_t room = ctx_.max_model_len - prompt_len;
-  if (room < 1 || (chat.max_tokens_given && chat.sampling.max_tokens > room)) {
+  const int64_t asked = gen.max_tokens_given ? gen.sampling.max_tokens : 0;
+  if (room < 1 || asked > room) {
     ApiError e = from_status(out_of_range(
         "This model's maximum context length is " + std::to_string(ctx_.max_model_len) +
-        " tokens. However, you requested " +
-        std::to_string(prompt_len + (chat.max_tokens_given ? chat.sampling.max_tokens : 0)) +
-        " tokens (" + std::to_string(prompt_len) + " in the messages, " +
-        std::to_string(chat.max_tokens_given ? chat.sampling.max_tokens : 0) +
+        " tokens. However, you requested " + std::to_string(prompt_len + asked) + " tokens (" +
+        std::to_string(prompt_len) + " in the prompt, " + std::to_string(asked) +
         " in the completion)."));
-    e.param = "messages";
+    e.param = prompt_param;
     return send_error(*writer, e);
   }
-  if (!chat.max_tokens_given) chat.sampling.max_tokens = room;
-
-  auto kv = resolve_request_kv(ctx_.default_kv, chat.kv, tenant.kv_budget_cap, *ctx_.model);
+  if (!gen.max_tokens_given) gen.sampling.max_tokens = room;
+  auto kv = resolve_request_kv(ctx_.default_kv, gen.kv, tenant.kv_budget_cap, *ctx_.model);
   if (!kv.ok()) return send_error(*writer, unprocessable(kv.status().message()));
-  if (auto limited = ctx_.tenants->admit(tenant, prompt_len + chat.sampling.max_tokens)) {
+  if (auto limited = ctx_.tenants->admit(tenant, prompt_len + gen.sampling.max_tokens)) {
     return send_error(*writer, *limited);
   }
-
   GenerationRequest g;
   g.tenant = tenant.name;
   g.prompt = std::move(prompt);
-  g.sampling = chat.sampling;
+  g.sampling = gen.sampling;
   g.kv = *kv;
-  g.session_id = chat.session_id;
+  g.session_id = gen.session_id;
   if (!g.session_id) {
     const std::string header = request.header("x-session-id");
     if (!header.empty()) g.session_id = header;
   }
   auto stream = ctx_.loop->submit(std::move(g));
   auto call = std::make_shared<ChatCall>(std::move(stream), std::move(writer),
-                                         new_completion_ids(ctx_.served_model), chat.stream,
-                                         chat.include_usage);
+                                         new_completion_ids(ctx_.served_model, text_completion),
+                                         gen.stream, gen.include_usage);
   call->start();
 }
 

@@ -1,6 +1,7 @@
 // The OpenAI-compatible HTTP API (DESIGN.md §6) over one EngineLoop: routes requests, turns
 // chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
-// through ChatCall. Routes: POST /v1/chat/completions (streaming and not), GET /v1/models,
+// through ChatCall. Routes: POST /v1/chat/completions and /v1/completions (streaming and
+// not), GET /v1/models,
 // POST /tokenize and /detokenize (vLLM's shapes), GET and DELETE /v1/sessions/{id} (the
 // caller's tenant only: another tenant's id is 404), GET /health, GET /ready. Unknown routes
 // are 404 in OpenAI's error shape.
@@ -21,6 +22,7 @@
 #include "engine/tokenizer.h"
 #include "kvpool/types.h"
 #include "scheduler/engine_loop.h"
+#include "server/api/generation_fields.h"
 #include "server/api/tenants.h"
 #include "server/http/http_server.h"
 
@@ -46,6 +48,15 @@ class OpenAiRoutes {
  private:
   void chat_completions(const http::HttpRequest& request, const TenantPolicy& tenant,
                         std::shared_ptr<http::ResponseWriter> writer);
+  void completions(const http::HttpRequest& request, const TenantPolicy& tenant,
+                   std::shared_ptr<http::ResponseWriter> writer);
+  // 404 for a model this daemon does not serve, 403 for one the tenant may not use.
+  std::optional<ApiError> check_model(const std::string& model, const TenantPolicy& tenant) const;
+  // Shared by both completion routes: context-length check, max_tokens default, KV settings
+  // within the tenant's cap, rate limits, then submit and answer through ChatCall.
+  void generate(std::vector<int32_t> prompt, GenerationFields& gen, const char* prompt_param,
+                const TenantPolicy& tenant, const http::HttpRequest& request,
+                std::shared_ptr<http::ResponseWriter> writer, bool text_completion);
   void models(std::shared_ptr<http::ResponseWriter> writer);
   void tokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
   void detokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);

@@ -21,9 +21,10 @@ Histogram::Histogram(std::vector<double> bounds)
     : bounds_(normalize_bounds(std::move(bounds))), counts_(bounds_.size() + 1, 0) {}
 
 void Histogram::observe(double v) {
-  // The first bound >= v; NaN compares false with everything, so it lands past the end,
-  // in the +Inf bucket. Searched outside the lock: bounds_ never changes.
-  size_t bucket = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  // The first bound >= v (searched outside the lock: bounds_ never changes). NaN is sent to
+  // the +Inf bucket explicitly: lower_bound would put it in the first one, as NaN < x is false.
+  size_t bucket = std::isnan(v) ? bounds_.size()
+                                : std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
   std::lock_guard lock(mutex_);
   ++counts_[bucket];
   sum_ += v;

@@ -69,6 +69,16 @@ await expectError(OpenAI.BadRequestError, 400, { model, messages: hello, tempera
 await expectError(OpenAI.UnprocessableEntityError, 422, { model, messages: hello, max_tokens: -3 }, "negative max_tokens");
 await expectError(OpenAI.APIError, 413, { model, messages: hello, max_tokens: 1e9 }, "prompt + max_tokens over the context");
 
+// Text completions, streamed and not, agree.
+const tc = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, temperature: 0 });
+check(tc.object === "text_completion" && typeof tc.choices[0].text === "string" && tc.usage.completion_tokens === 5,
+      "completions.create returns a text_completion with usage");
+let streamed = "";
+for await (const c of await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, temperature: 0, stream: true })) {
+  streamed += c.choices[0]?.text ?? "";
+}
+check(streamed === tc.choices[0].text, "streamed completion equals the non-streamed one");
+
 const models = await client.models.list();
 check(models.data.length === 1 && models.data[0].id === model, "models.list");
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/api/chat_response.h"
+#include "server/api/completion_request.h"
 
 using namespace trimserve;
 using namespace trimserve::api;
@@ -90,7 +91,7 @@ TEST_CASE("values out of range are 422", "[api]") {
 }
 
 TEST_CASE("responses have OpenAI's shapes", "[api]") {
-  CompletionIds ids{"chatcmpl-1", 123, "m"};
+  CompletionIds ids{false, "chatcmpl-1", 123, "m"};
   StreamUsage u{10, 3, 4};
   const auto full = nlohmann::json::parse(chat_completion(ids, "hello", FinishReason::kStop, u));
   CHECK(full["object"] == "chat.completion");
@@ -113,4 +114,33 @@ TEST_CASE("responses have OpenAI's shapes", "[api]") {
   CHECK(err["error"]["param"] == "model");
   CHECK(err["error"]["code"] == "model_not_found");
   CHECK(new_completion_ids("m").id != new_completion_ids("m").id);
+  // Text completions.
+  CompletionIds t = new_completion_ids("m", /*text_completion=*/true);
+  CHECK(t.id.rfind("cmpl-", 0) == 0);
+  const auto tc = nlohmann::json::parse(chat_completion(t, "abc", FinishReason::kLength, u));
+  CHECK(tc["object"] == "text_completion");
+  CHECK(tc["choices"][0]["text"] == "abc");
+  CHECK(sse_role_chunk(t).empty());
+  CHECK(nlohmann::json::parse(sse_content_chunk(t, "x").substr(6))["choices"][0]["text"] == "x");
+}
+
+TEST_CASE("completion requests: prompt forms and refused options", "[api]") {
+  auto parse = [](const std::string& body) { return parse_completion_request(body, 1000); };
+  auto text = parse(R"({"model":"m","prompt":"Once upon","max_tokens":3})");
+  REQUIRE(std::holds_alternative<CompletionRequest>(text));
+  CHECK(std::get<CompletionRequest>(text).prompt_text == "Once upon");
+  auto ids = parse(R"({"model":"m","prompt":[1,2,3]})");
+  REQUIRE(std::holds_alternative<CompletionRequest>(ids));
+  CHECK(std::get<CompletionRequest>(ids).prompt_ids == std::vector<int32_t>{1, 2, 3});
+  auto status = [&](const std::string& body) {
+    auto r = parse(body);
+    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).status : 200;
+  };
+  CHECK(status(R"({"model":"m","prompt":["one"]})") == 200);
+  CHECK(status(R"({"model":"m","prompt":["a","b"]})") == 422);
+  CHECK(status(R"({"model":"m","prompt":[1, 5000]})") == 422);
+  CHECK(status(R"({"model":"m","prompt":{"x":1}})") == 400);
+  CHECK(status(R"({"model":"m"})") == 400);
+  CHECK(status(R"({"model":"m","prompt":"x","echo":true})") == 422);
+  CHECK(status(R"({"model":"m","prompt":"x","logprobs":true})") == 422);
 }
