@@ -2,6 +2,10 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+
 #include "server/api/api_error.h"
 
 namespace trimserve::api {
@@ -9,17 +13,46 @@ namespace trimserve::api {
 
 ChatCall::ChatCall(std::shared_ptr<TokenStream> stream,
                    std::shared_ptr<http::ResponseWriter> writer, CompletionIds ids,
-                   bool stream_response, bool include_usage)
+                   bool stream_response, bool include_usage, std::string tenant,
+                   std::chrono::steady_clock::time_point started, CallObserver observer)
     : stream_(std::move(stream)),
       writer_(std::move(writer)),
       ids_(std::move(ids)),
       streaming_(stream_response),
-      include_usage_(include_usage) {}
+      include_usage_(include_usage),
+      tenant_(std::move(tenant)),
+      started_at_(started),
+      observer_(std::move(observer)) {}
+
+void ChatCall::record(int status, const std::string& finish, const StreamUsage& usage) {
+  if (recorded_) return;
+  recorded_ = true;
+  CallRecord r;
+  r.id = ids_.id;
+  r.tenant = tenant_;
+  r.status = status;
+  r.finish = finish;
+  r.usage = usage;
+  r.ttft_s = ttft_s_;
+  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  // The access log: no body, no key, only what operators need to follow a request.
+  named_logger("access")->info(
+      "request id={} tenant={} status={} finish={} prompt_tokens={} completion_tokens={} "
+      "cached_tokens={} ttft_ms={:.1f} latency_ms={:.1f}",
+      r.id, r.tenant, r.status, r.finish, usage.prompt_tokens, usage.completion_tokens,
+      usage.cached_tokens, r.ttft_s * 1e3, r.e2e_s * 1e3);
+  if (observer_) observer_(r);
+}
 
 void ChatCall::start() {
   std::weak_ptr<TokenStream> weak_stream = stream_;
-  writer_->on_close([weak_stream] {
+  std::weak_ptr<ChatCall> weak_call = weak_from_this();
+  writer_->on_close([weak_stream, weak_call] {
     if (auto s = weak_stream.lock()) s->cancel();
+    if (auto c = weak_call.lock()) {
+      std::lock_guard lock(c->mu_);
+      if (!c->done_) c->record(499, "cancelled", StreamUsage{});  // client closed request
+    }
   });
   // The hook keeps this call alive until the stream is done.
   stream_->set_on_event([self = shared_from_this()] { self->pump(); });
@@ -51,8 +84,12 @@ void ChatCall::pump() {
     std::optional<StreamEvent> e = stream_->pop(std::chrono::milliseconds(0));
     if (!e) return;
     if (e->kind != StreamEvent::Kind::kToken) done_ = true;
+    if (e->kind == StreamEvent::Kind::kToken && ttft_s_ < 0) {
+      ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+    }
     if (e->kind == StreamEvent::Kind::kError) {
       const ApiError err = from_status(e->error);
+      record(started_ ? 200 : err.status, "error", StreamUsage{});
       if (started_) {
         writer_->write(sse_error(error_body(err)));
         writer_->end();
@@ -65,6 +102,7 @@ void ChatCall::pump() {
     if (!streaming_) {
       text_ += e->text;
       if (e->kind == StreamEvent::Kind::kFinished) {
+        record(200, finish_reason_name(e->finish), e->usage);
         writer_->send(200, "application/json", chat_completion(ids_, text_, e->finish, e->usage));
         stream_->set_on_event({});
       }
@@ -77,6 +115,7 @@ void ChatCall::pump() {
       data += sse_role_chunk(ids_);
     }
     if (e->kind == StreamEvent::Kind::kFinished) {
+      record(200, finish_reason_name(e->finish), e->usage);
       if (!data.empty()) writer_->write(std::move(data));
       finish_stream(*e);
       stream_->set_on_event({});

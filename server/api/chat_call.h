@@ -12,6 +12,8 @@
 // still a proper HTTP error status; an error after tokens is sent as an SSE error event.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,10 +24,24 @@
 
 namespace trimserve::api {
 
+// What a finished call reports, once (the access log line and the request metrics).
+struct CallRecord {
+  std::string id;
+  std::string tenant;
+  int status = 200;  // HTTP status answered (200 also when a stream ended in an error event)
+  std::string finish;  // "stop" | "length" | "error" | "cancelled"
+  StreamUsage usage;
+  double ttft_s = -1;  // first token after the request arrived; -1 if none
+  double e2e_s = 0;
+};
+using CallObserver = std::function<void(const CallRecord&)>;
+
 class ChatCall : public std::enable_shared_from_this<ChatCall> {
  public:
+  // `started` is when the request arrived; `observer` (may be empty) gets the CallRecord.
   ChatCall(std::shared_ptr<TokenStream> stream, std::shared_ptr<http::ResponseWriter> writer,
-           CompletionIds ids, bool stream_response, bool include_usage);
+           CompletionIds ids, bool stream_response, bool include_usage, std::string tenant,
+           std::chrono::steady_clock::time_point started, CallObserver observer);
 
   // Hooks the stream and the writer up; call once.
   void start();
@@ -35,6 +51,8 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   // Writes `data` (streaming) and continues pumping once the socket took it.
   void write_then_pump(std::string data);
   void finish_stream(const StreamEvent& e);
+  // Logs the access line and calls the observer, once.
+  void record(int status, const std::string& finish, const StreamUsage& usage);
 
   std::shared_ptr<TokenStream> stream_;
   std::shared_ptr<http::ResponseWriter> writer_;
@@ -50,6 +68,11 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   bool started_ = false;   // SSE headers sent
   bool done_ = false;
   std::string text_;       // non-streaming: the answer so far
+  std::string tenant_;
+  std::chrono::steady_clock::time_point started_at_;
+  double ttft_s_ = -1;
+  bool recorded_ = false;
+  CallObserver observer_;
 };
 
 }  // namespace trimserve::api

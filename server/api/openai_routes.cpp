@@ -61,6 +61,7 @@ void OpenAiRoutes::models(std::shared_ptr<http::ResponseWriter> writer) {
 void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
                                     const TenantPolicy& tenant,
                                     std::shared_ptr<http::ResponseWriter> writer) {
+  const auto started = std::chrono::steady_clock::now();
   auto parsed = parse_chat_request(request.body, ctx_.model->vocab_size);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
   ChatRequest& chat = std::get<ChatRequest>(parsed);
@@ -71,11 +72,12 @@ void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
   auto text = ctx_.chat_template->render(chat.messages, ChatRenderOptions{});
   if (!text.ok()) return send_error(*writer, bad_request(text.status().message(), "messages"));
   generate(ctx_.tokenizer->encode(*text, /*parse_special=*/true), chat, "messages", tenant,
-           request, std::move(writer), /*text_completion=*/false);
+           request, std::move(writer), /*text_completion=*/false, started);
 }
 
 void OpenAiRoutes::completions(const http::HttpRequest& request, const TenantPolicy& tenant,
                                std::shared_ptr<http::ResponseWriter> writer) {
+  const auto started = std::chrono::steady_clock::now();
   auto parsed = parse_completion_request(request.body, ctx_.model->vocab_size);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
   CompletionRequest& c = std::get<CompletionRequest>(parsed);
@@ -83,7 +85,7 @@ void OpenAiRoutes::completions(const http::HttpRequest& request, const TenantPol
   std::vector<int32_t> prompt =
       c.prompt_is_ids ? c.prompt_ids : ctx_.tokenizer->encode(c.prompt_text, /*parse_special=*/true);
   generate(std::move(prompt), c, "prompt", tenant, request, std::move(writer),
-           /*text_completion=*/true);
+           /*text_completion=*/true, started);
 }
 
 std::optional<ApiError> OpenAiRoutes::check_model(const std::string& model,
@@ -97,7 +99,8 @@ std::optional<ApiError> OpenAiRoutes::check_model(const std::string& model,
 void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
                             const char* prompt_param, const TenantPolicy& tenant,
                             const http::HttpRequest& request,
-                            std::shared_ptr<http::ResponseWriter> writer, bool text_completion) {
+                            std::shared_ptr<http::ResponseWriter> writer, bool text_completion,
+                            std::chrono::steady_clock::time_point started) {
   const auto prompt_len = static_cast<int64_t>(prompt.size());
   if (prompt.empty()) return send_error(*writer, unprocessable("the prompt is empty", prompt_param));
   const int64_t room = ctx_.max_model_len - prompt_len;
@@ -130,7 +133,8 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
   auto stream = ctx_.loop->submit(std::move(g));
   auto call = std::make_shared<ChatCall>(std::move(stream), std::move(writer),
                                          new_completion_ids(ctx_.served_model, text_completion),
-                                         gen.stream, gen.include_usage);
+                                         gen.stream, gen.include_usage, tenant.name,
+                                         started, ctx_.observer);
   call->start();
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,6 +23,7 @@
 #include "engine/tokenizer.h"
 #include "kvpool/types.h"
 #include "scheduler/engine_loop.h"
+#include "server/api/chat_call.h"
 #include "server/api/generation_fields.h"
 #include "server/api/tenants.h"
 #include "server/http/http_server.h"
@@ -37,6 +39,7 @@ struct ServingContext {
   SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
   EngineLoop* loop = nullptr;
   Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits
+  CallObserver observer;           // every finished generation request (metrics); may be empty
   std::function<bool()> ready;     // model loaded, engine healthy, not draining
 };
 
@@ -56,7 +59,8 @@ class OpenAiRoutes {
   // within the tenant's cap, rate limits, then submit and answer through ChatCall.
   void generate(std::vector<int32_t> prompt, GenerationFields& gen, const char* prompt_param,
                 const TenantPolicy& tenant, const http::HttpRequest& request,
-                std::shared_ptr<http::ResponseWriter> writer, bool text_completion);
+                std::shared_ptr<http::ResponseWriter> writer, bool text_completion,
+                std::chrono::steady_clock::time_point started);
   void models(std::shared_ptr<http::ResponseWriter> writer);
   void tokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
   void detokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
