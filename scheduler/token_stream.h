@@ -39,6 +39,7 @@ struct StreamEvent {
   int32_t stop_index = -1;                    // kFinished by a stop string
   StreamUsage usage;                          // kFinished
   Status error;                               // kError
+  std::chrono::steady_clock::time_point at;   // when the loop pushed it (set by push)
 };
 
 class TokenStream {

@@ -8,6 +8,8 @@
 #include "server/api/chat_call.h"
 #include "server/api/chat_request.h"
 #include "server/api/completion_request.h"
+#include "server/api/daemon_metrics.h"
+#include "server/metrics/text_format.h"
 
 namespace trimserve::api {
 
@@ -17,9 +19,12 @@ OpenAiRoutes::OpenAiRoutes(ServingContext context) : ctx_(std::move(context)) {}
 void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::ResponseWriter> writer) {
   const std::string& path = request.path;
   const std::string& method = request.method;
+  if (path == "/metrics" && method == "GET" && ctx_.metrics != nullptr) {
+    return writer->send(200, std::string(metrics::kTextContentType), ctx_.metrics->scrape());
+  }
   if (path.rfind("/v1/", 0) == 0) {
     auto tenant = ctx_.tenants->authenticate(request.header("authorization"));
-    if (auto* e = std::get_if<ApiError>(&tenant)) return send_error(*writer, *e);
+    if (auto* e = std::get_if<ApiError>(&tenant)) return reject(*writer, "unknown", *e);
     const TenantPolicy& t = *std::get<const TenantPolicy*>(tenant);
     if (path == "/v1/chat/completions" && method == "POST") {
       return chat_completions(request, t, writer);
@@ -44,6 +49,12 @@ void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::Respo
   send_error(*writer, not_found_error("no route " + method + " " + path, "", "not_found"));
 }
 
+void OpenAiRoutes::reject(http::ResponseWriter& writer, const std::string& tenant,
+                          const ApiError& e) {
+  if (ctx_.metrics != nullptr) ctx_.metrics->rejected(tenant, e.status);
+  send_error(writer, e);
+}
+
 void OpenAiRoutes::models(std::shared_ptr<http::ResponseWriter> writer) {
   static const int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
@@ -63,14 +74,14 @@ void OpenAiRoutes::chat_completions(const http::HttpRequest& request,
                                     std::shared_ptr<http::ResponseWriter> writer) {
   const auto started = std::chrono::steady_clock::now();
   auto parsed = parse_chat_request(request.body, ctx_.model->vocab_size);
-  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return reject(*writer, tenant.name, *e);
   ChatRequest& chat = std::get<ChatRequest>(parsed);
-  if (auto e = check_model(chat.model, tenant)) return send_error(*writer, *e);
+  if (auto e = check_model(chat.model, tenant)) return reject(*writer, tenant.name, *e);
   if (ctx_.chat_template == nullptr) {
-    return send_error(*writer, unprocessable("this model has no chat template; use /v1/completions"));
+    return reject(*writer, tenant.name, unprocessable("this model has no chat template; use /v1/completions"));
   }
   auto text = ctx_.chat_template->render(chat.messages, ChatRenderOptions{});
-  if (!text.ok()) return send_error(*writer, bad_request(text.status().message(), "messages"));
+  if (!text.ok()) return reject(*writer, tenant.name, bad_request(text.status().message(), "messages"));
   generate(ctx_.tokenizer->encode(*text, /*parse_special=*/true), chat, "messages", tenant,
            request, std::move(writer), /*text_completion=*/false, started);
 }
@@ -79,9 +90,9 @@ void OpenAiRoutes::completions(const http::HttpRequest& request, const TenantPol
                                std::shared_ptr<http::ResponseWriter> writer) {
   const auto started = std::chrono::steady_clock::now();
   auto parsed = parse_completion_request(request.body, ctx_.model->vocab_size);
-  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(*writer, *e);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return reject(*writer, tenant.name, *e);
   CompletionRequest& c = std::get<CompletionRequest>(parsed);
-  if (auto e = check_model(c.model, tenant)) return send_error(*writer, *e);
+  if (auto e = check_model(c.model, tenant)) return reject(*writer, tenant.name, *e);
   std::vector<int32_t> prompt =
       c.prompt_is_ids ? c.prompt_ids : ctx_.tokenizer->encode(c.prompt_text, /*parse_special=*/true);
   generate(std::move(prompt), c, "prompt", tenant, request, std::move(writer),
@@ -102,7 +113,7 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
                             std::shared_ptr<http::ResponseWriter> writer, bool text_completion,
                             std::chrono::steady_clock::time_point started) {
   const auto prompt_len = static_cast<int64_t>(prompt.size());
-  if (prompt.empty()) return send_error(*writer, unprocessable("the prompt is empty", prompt_param));
+  if (prompt.empty()) return reject(*writer, tenant.name, unprocessable("the prompt is empty", prompt_param));
   const int64_t room = ctx_.max_model_len - prompt_len;
   const int64_t asked = gen.max_tokens_given ? gen.sampling.max_tokens : 0;
   if (room < 1 || asked > room) {
@@ -112,13 +123,13 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
         std::to_string(prompt_len) + " in the prompt, " + std::to_string(asked) +
         " in the completion)."));
     e.param = prompt_param;
-    return send_error(*writer, e);
+    return reject(*writer, tenant.name, e);
   }
   if (!gen.max_tokens_given) gen.sampling.max_tokens = room;
   auto kv = resolve_request_kv(ctx_.default_kv, gen.kv, tenant.kv_budget_cap, *ctx_.model);
-  if (!kv.ok()) return send_error(*writer, unprocessable(kv.status().message()));
+  if (!kv.ok()) return reject(*writer, tenant.name, unprocessable(kv.status().message()));
   if (auto limited = ctx_.tenants->admit(tenant, prompt_len + gen.sampling.max_tokens)) {
-    return send_error(*writer, *limited);
+    return reject(*writer, tenant.name, *limited);
   }
   GenerationRequest g;
   g.tenant = tenant.name;

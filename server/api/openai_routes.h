@@ -2,7 +2,7 @@
 // chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
 // through ChatCall. Routes: POST /v1/chat/completions and /v1/completions (streaming and
 // not), GET /v1/models,
-// POST /tokenize and /detokenize (vLLM's shapes), GET and DELETE /v1/sessions/{id} (the
+// GET /metrics (Prometheus), POST /tokenize and /detokenize (vLLM's shapes), GET and DELETE /v1/sessions/{id} (the
 // caller's tenant only: another tenant's id is 404), GET /health, GET /ready. Unknown routes
 // are 404 in OpenAI's error shape.
 // Every /v1/ route authenticates first (401), then checks the tenant's model (403) and rate
@@ -40,6 +40,7 @@ struct ServingContext {
   EngineLoop* loop = nullptr;
   Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits
   CallObserver observer;           // every finished generation request (metrics); may be empty
+  class DaemonMetrics* metrics = nullptr;  // GET /metrics and refused-request counts; may be null
   std::function<bool()> ready;     // model loaded, engine healthy, not draining
 };
 
@@ -62,6 +63,8 @@ class OpenAiRoutes {
                 std::shared_ptr<http::ResponseWriter> writer, bool text_completion,
                 std::chrono::steady_clock::time_point started);
   void models(std::shared_ptr<http::ResponseWriter> writer);
+  // Answers with `e` and counts the refusal under the tenant.
+  void reject(http::ResponseWriter& writer, const std::string& tenant, const ApiError& e);
   void tokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
   void detokenize(const http::HttpRequest& request, std::shared_ptr<http::ResponseWriter> writer);
   // GET / DELETE /v1/sessions/{id}, answered from the engine loop's thread.

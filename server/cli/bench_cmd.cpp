@@ -1,9 +1,12 @@
-// `trimserve bench sessions`: the multi-turn session benchmark (server/cli/session_bench.h).
-// Runs the same scripted conversations three ways — the policy with unlimited memory, the
+// `trimserve bench sessions|batching`: the benchmarks.
+//
+// sessions: the multi-turn session benchmark (server/cli/session_bench.h). Runs the same
+// scripted conversations three ways — the policy with unlimited memory, the
 // policy in a pool of --pool-fraction of the full-cache size, and the same with session files
 // (--session-dir write-through) — measures each one's drift from policy full with unlimited
 // memory, and writes results.json and results.md to --out (the table is printed too).
-// A benchmark, not a test: nothing here asserts; it reports.
+// batching: continuous batching's throughput against sequential (server/cli/batching_bench.h).
+// Benchmarks, not tests: nothing here asserts; they report.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +19,7 @@
 #include "server/cli/exit_codes.h"
 #include "server/cli/kv_flags.h"
 #include "server/cli/model_bundle.h"
+#include "server/cli/batching_bench.h"
 #include "server/cli/session_bench.h"
 
 namespace trimserve::cli {
@@ -24,7 +28,12 @@ namespace {
 
 void print_help(std::FILE* out) {
   std::fprintf(out,
-      "usage: trimserve bench sessions --model DIR [options]\n\n"
+      "usage: trimserve bench sessions --model DIR [options]\n"
+      "       trimserve bench batching --model DIR [--requests N] [--prompt-tokens N]\n"
+      "                                [--output-tokens N] [--threads N] [--out DIR]\n\n"
+      "batching: the same requests at concurrency 1/8/32/64 through the engine loop: req/s,\n"
+      "output tok/s, TTFT p50/p99 and throughput against sequential.\n\n"
+      "sessions:\n"
       "N scripted conversations of T turns share one KV pool a fraction of their full-cache size.\n"
       "Reports cache hits, cached-token ratio, resident sessions, evictions by reason and the\n"
       "drift (mean KL per generated token) from policy full with unlimited memory.\n\n"
@@ -106,6 +115,52 @@ std::string markdown(const std::vector<nlohmann::ordered_json>& rows) {
   return md;
 }
 
+int run_batching(int argc, char** argv) {
+  CliArgs a({"model", "requests", "prompt-tokens", "output-tokens", "threads", "out"}, {"help"});
+  if (Status s = a.parse(argc, argv); !s.ok()) return report("bench", s);
+  if (a.has("help") || !a.has("model")) {
+    std::fprintf(a.has("help") ? stdout : stderr,
+                 "usage: trimserve bench batching --model DIR [--requests N (64)] "
+                 "[--prompt-tokens N (64)] [--output-tokens N (32)] [--threads N] [--out DIR]\n");
+    return a.has("help") ? kExitOk : kExitUsage;
+  }
+  BatchingBenchOptions o;
+  int64_t threads = 0;
+  for (auto [flag, dst] : {std::pair{"requests", &o.requests}, {"prompt-tokens", &o.prompt_tokens},
+                           {"output-tokens", &o.output_tokens}, {"threads", &threads}}) {
+    if (Status s = a.read_int(flag, *dst); !s.ok()) return report("bench", s);
+  }
+  o.threads = static_cast<int>(threads);
+  auto model = load_model_bundle(*a.get("model"), /*load_weights=*/true);
+  if (!model.ok()) return report("bench", model.status());
+  auto levels = run_batching_bench(*model, o);
+  if (!levels.ok()) return report("bench", levels.status());
+  std::string md =
+      "| concurrency | req/s | output tok/s | TTFT p50 (s) | TTFT p99 (s) | max batch | "
+      "tok/s vs sequential |\n|---|---|---|---|---|---|---|\n";
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  char line[256];
+  for (const BatchingLevel& l : *levels) {
+    std::snprintf(line, sizeof(line), "| %lld | %.2f | %.1f | %.3f | %.3f | %lld | %.2f |\n",
+                  static_cast<long long>(l.concurrency), l.requests_per_s, l.output_tokens_per_s,
+                  l.ttft_p50_s, l.ttft_p99_s, static_cast<long long>(l.max_batch),
+                  l.ratio_vs_sequential);
+    md += line;
+    rows.push_back({{"concurrency", l.concurrency}, {"requests_per_s", l.requests_per_s},
+                    {"output_tokens_per_s", l.output_tokens_per_s}, {"ttft_p50_s", l.ttft_p50_s},
+                    {"ttft_p99_s", l.ttft_p99_s}, {"max_batch", l.max_batch},
+                    {"ratio_vs_sequential", l.ratio_vs_sequential}});
+  }
+  const std::filesystem::path out = a.get_or("out", "bench-results/batching");
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
+  std::ofstream(out / "results.json")
+      << nlohmann::ordered_json{{"model", *a.get("model")}, {"levels", rows}}.dump(2) << "\n";
+  std::ofstream(out / "results.md") << md;
+  std::printf("%s", md.c_str());
+  return kExitOk;
+}
+
 int run_sessions(int argc, char** argv) {
   std::vector<std::string> value_flags{"model",       "conversations", "turns",       "user-tokens",
                                        "reply-tokens", "pool-fraction", "idle-decay",  "think-time",
@@ -185,9 +240,10 @@ int bench_main(int argc, char** argv) {
     print_help(argc < 2 ? stderr : stdout);
     return argc < 2 ? kExitUsage : kExitOk;
   }
+  if (std::string(argv[1]) == "batching") return run_batching(argc - 1, argv + 1);
   if (std::string(argv[1]) != "sessions") {
     return report("bench", invalid_argument(std::string("unknown benchmark '") + argv[1] +
-                                                "' (expected: sessions)"));
+                                                "' (expected: sessions, batching)"));
   }
   return run_sessions(argc - 1, argv + 1);
 }

@@ -21,6 +21,7 @@
 #include "scheduler/kv_settings.h"
 #include "scheduler/pool_sizing.h"
 #include "scheduler/sequence_runner.h"
+#include "server/api/daemon_metrics.h"
 #include "server/api/openai_routes.h"
 #include "server/cli/cli_args.h"
 #include "server/cli/commands.h"
@@ -164,6 +165,7 @@ int serve_main(int argc, char** argv) {
   if (ctx.served_model.empty()) {
     ctx.served_model = std::filesystem::path(c.model.path).lexically_normal().parent_path().filename().string();
   }
+  api::DaemonMetrics metrics(loop, ctx.served_model);
   ctx.model = &mc;
   ctx.tokenizer = model->tokenizer.get();
   ctx.chat_template = model->chat_template ? &*model->chat_template : nullptr;
@@ -171,6 +173,8 @@ int serve_main(int argc, char** argv) {
   ctx.default_kv = *kv;
   ctx.loop = &loop;
   ctx.tenants = &api_tenants;
+  ctx.metrics = &metrics;
+  ctx.observer = [&metrics](const api::CallRecord& r) { metrics.record(r); };
   ctx.ready = [&draining] { return !draining.load(); };
   api::OpenAiRoutes routes(ctx);
 

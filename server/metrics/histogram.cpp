@@ -23,8 +23,10 @@ Histogram::Histogram(std::vector<double> bounds)
 void Histogram::observe(double v) {
   // The first bound >= v (searched outside the lock: bounds_ never changes). NaN is sent to
   // the +Inf bucket explicitly: lower_bound would put it in the first one, as NaN < x is false.
-  size_t bucket = std::isnan(v) ? bounds_.size()
-                                : std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  size_t bucket = bounds_.size();
+  if (!std::isnan(v)) {
+    bucket = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
+  }
   std::lock_guard lock(mutex_);
   ++counts_[bucket];
   sum_ += v;

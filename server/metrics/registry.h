@@ -67,10 +67,11 @@ class Registry {
   // it must read live state in a thread-safe way.
   void on_scrape(std::function<void(Registry&)> refresh);
 
-  // The exposition text (content type kTextContentType): for each family, sorted by name, one
-  // "# HELP" and one "# TYPE" line, then its children sorted by label values (byte order,
-  // first label first). Histograms write _bucket lines (cumulative, le="+Inf" last), then
-  // _sum and _count, all from one consistent snapshot per child. No timestamps.
+  // The exposition text (content type kTextContentType, text_format.h): for each family,
+  // sorted by name, one "# HELP" and one "# TYPE" line, then its children sorted by label
+  // values (byte order, first label first). Histograms write _bucket lines (cumulative,
+  // le="+Inf" last), then _sum and _count, all from one consistent snapshot per child. No
+  // timestamps. Families always have at least one child, so no family is written empty.
   std::string scrape();
 
  private:

@@ -109,9 +109,11 @@ TEST_CASE("concurrent updates are exact and every scrape is consistent", "[metri
     const Labels labels = {{"shard", shard}};
     CHECK(r.counter("test_ops_by_shard_total", "Operations by shard.", labels).value() ==
           kThreads / 2 * kPerThread);
-    Histogram::Snapshot s = r.histogram("test_latency_seconds", "Latency.", kBounds, labels).snapshot();
+    Histogram::Snapshot s =
+        r.histogram("test_latency_seconds", "Latency.", kBounds, labels).snapshot();
     const uint64_t per_shard = kThreads / 2 * kPerThread;
-    CHECK(s.cumulative == std::vector<uint64_t>{per_shard / 2, per_shard * 3 / 4, per_shard, per_shard});
+    CHECK(s.cumulative ==
+          std::vector<uint64_t>{per_shard / 2, per_shard * 3 / 4, per_shard, per_shard});
     CHECK(s.count == per_shard);
     CHECK(s.sum == 0.75 * per_shard);
   }

@@ -24,7 +24,8 @@ using namespace trimserve::metrics;
 
 TEST_CASE("scrape writes the exact exposition text", "[metrics]") {
   Registry r;
-  r.counter("vllm:prompt_tokens_total", "Prompt tokens processed.", {{"tenant", "b"}, {"model", "m"}})
+  r.counter("vllm:prompt_tokens_total", "Prompt tokens processed.",
+            {{"tenant", "b"}, {"model", "m"}})
       .inc(5);
   r.counter("vllm:prompt_tokens_total", "Prompt tokens processed.",
             {{"tenant", "a \"q\" \\ \n"}, {"model", "m"}})
@@ -88,7 +89,9 @@ TEST_CASE("the same name and label values give the same child", "[metrics]") {
   Counter& b = r.counter("requests_total", "Requests.", {{"tenant", "b"}});
   CHECK(&a != &b);
   // Many more children must not move the first ones.
-  for (int i = 0; i < 1000; ++i) r.counter("requests_total", "Requests.", {{"tenant", std::to_string(i)}});
+  for (int i = 0; i < 1000; ++i) {
+    r.counter("requests_total", "Requests.", {{"tenant", std::to_string(i)}});
+  }
   CHECK(&r.counter("requests_total", "Requests.", {{"tenant", "a"}}) == &a);
   a.inc();
   a.inc(2);
@@ -297,8 +300,8 @@ void fill_representative(Registry& r, bool vllm_names) {
       .set(std::numeric_limits<double>::infinity());
   r.gauge("trimserve_retained_ratio", "Retained over offered entries.", {{"tenant", tricky}})
       .set(std::nan(""));
-  Histogram& h = r.histogram("trimserve_step_seconds", "Engine step latency.", {0.001, 0.01, 0.1, 1},
-                             {{"tenant", "default"}, {"kind", "decode"}});
+  Histogram& h = r.histogram("trimserve_step_seconds", "Engine step latency.",
+                             {0.001, 0.01, 0.1, 1}, {{"tenant", "default"}, {"kind", "decode"}});
   for (double v : {0.0005, 0.001, 0.05, 0.2, 3.0}) h.observe(v);
   if (!vllm_names) return;
   r.counter("vllm:prompt_tokens_total", "Prompt tokens processed.", {{"tenant", tricky}}).inc(42);

@@ -47,7 +47,8 @@ TEST_CASE("help text escapes backslash and newline but keeps quotes", "[metrics]
 
 TEST_CASE("valid UTF-8 passes through, invalid bytes become U+FFFD", "[metrics]") {
   std::string out;
-  append_escaped_label_value(out, "t\xC3\xA9nant \xE2\x98\x83 \xF0\x9F\x98\x80");  // é, snowman, emoji
+  // é, a snowman, an emoji: 2, 3 and 4 bytes.
+  append_escaped_label_value(out, "t\xC3\xA9nant \xE2\x98\x83 \xF0\x9F\x98\x80");
   CHECK(out == "t\xC3\xA9nant \xE2\x98\x83 \xF0\x9F\x98\x80");
   out.clear();
   // A lone continuation byte, an overlong '/', a surrogate, a truncated sequence at the end.

@@ -3,11 +3,12 @@ health and readiness, /v1/models, /tokenize + /detokenize, GET/DELETE /v1/sessio
 chat completions non-streaming and streaming (SSE with
 usage, [DONE]), greedy determinism and stream == non-stream, multi-turn sessions reporting
 cached_tokens, concurrent clients, OpenAI-shaped errors (400/404/413/422) after which the
-daemon keeps serving, and SIGTERM ending with exit 0.
+daemon keeps serving, /metrics checked by promtool, and SIGTERM ending with exit 0.
 """
 import http.client
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -163,6 +164,29 @@ with tempfile.TemporaryDirectory() as tmp:
         error(404, "not_found", "GET", "/v2/nothing")
         status, _, _ = chat(port, hello)
         check(status == 200, "still serving after errors")
+
+        # /metrics: the live daemon's families, and a format promtool accepts (its only
+        # complaint may be the colons of the vllm: names DESIGN.md requires).
+        status, headers, body = request(port, "GET", "/metrics")
+        text = body.decode()
+        check(status == 200 and headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+              f"/metrics {status} {headers}")
+        for needle in ['vllm:num_requests_running{model_name="tiny"} 0',
+                       'vllm:generation_tokens_total{model_name="tiny"}',
+                       'vllm:time_to_first_token_seconds_bucket{model_name="tiny",le="+Inf"}',
+                       'trimserve_requests_total{tenant="default",status="200",finish="length"}',
+                       'trimserve_kv_evicted_entries_total{reason="session_deleted"}',
+                       'trimserve_rejected_requests_total{tenant="default",status="413"} 1',
+                       'trimserve_sessions_resident ']:
+            check(needle in text, f"/metrics lacks {needle!r}")
+        import shutil
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+            complaints = [l for l in (p.stdout + p.stderr).splitlines()
+                          if l.strip() and "should not contain ':'" not in l]
+            check(p.returncode in (0, 3) and not complaints, f"promtool: {p.returncode} {complaints}")
+        else:
+            print("promtool not installed: format check skipped")
     finally:
         rc = daemon.stop()
         check(rc == 0, f"exit code after SIGTERM: {rc}")

@@ -1,0 +1,122 @@
+#include "server/api/daemon_metrics.h"
+
+#include <utility>
+
+namespace trimserve::api {
+
+namespace {
+
+const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                             1,     2.5,  5,     10,   20,  40,  80};
+
+}  // namespace
+
+DaemonMetrics::DaemonMetrics(const EngineLoop& loop, std::string model_name)
+    : loop_(loop), model_(std::move(model_name)) {
+  registry_.on_scrape([this](metrics::Registry&) { refresh(loop_.stats()); });
+}
+
+void DaemonMetrics::record(const CallRecord& c) {
+  const metrics::Labels model{{"model_name", model_}};
+  registry_.counter("trimserve_requests_total", "Finished generation requests.",
+                    {{"tenant", c.tenant}, {"status", std::to_string(c.status)}, {"finish", c.finish}})
+      .inc();
+  registry_.counter("vllm:prompt_tokens_total", "Prompt tokens of finished requests.", model)
+      .inc(static_cast<double>(c.usage.prompt_tokens));
+  registry_.counter("vllm:generation_tokens_total", "Generated tokens of finished requests.", model)
+      .inc(static_cast<double>(c.usage.completion_tokens));
+  registry_.counter("trimserve_tokens_total", "Tokens by tenant and kind.",
+                    {{"tenant", c.tenant}, {"kind", "prompt"}})
+      .inc(static_cast<double>(c.usage.prompt_tokens));
+  registry_.counter("trimserve_tokens_total", "Tokens by tenant and kind.",
+                    {{"tenant", c.tenant}, {"kind", "generation"}})
+      .inc(static_cast<double>(c.usage.completion_tokens));
+  registry_.counter("trimserve_tokens_total", "Tokens by tenant and kind.",
+                    {{"tenant", c.tenant}, {"kind", "cached"}})
+      .inc(static_cast<double>(c.usage.cached_tokens));
+  registry_.histogram("vllm:e2e_request_latency_seconds", "Arrival to last token.",
+                      kLatencyBuckets, model)
+      .observe(c.e2e_s);
+  if (c.ttft_s >= 0) {
+    registry_.histogram("vllm:time_to_first_token_seconds", "Arrival to first token.",
+                        kLatencyBuckets, model)
+        .observe(c.ttft_s);
+  }
+  if (c.ttft_s >= 0 && c.usage.completion_tokens > 1) {
+    registry_.histogram("vllm:time_per_output_token_seconds",
+                        "Mean time between output tokens of a request.", kLatencyBuckets, model)
+        .observe((c.e2e_s - c.ttft_s) / static_cast<double>(c.usage.completion_tokens - 1));
+  }
+}
+
+void DaemonMetrics::rejected(const std::string& tenant, int status) {
+  registry_.counter("trimserve_rejected_requests_total",
+                    "Requests refused before reaching the engine, by HTTP status (429 = rate "
+                    "limited).",
+                    {{"tenant", tenant}, {"status", std::to_string(status)}})
+      .inc();
+}
+
+void DaemonMetrics::refresh(const EngineLoopStats& s) {
+  const metrics::Labels model{{"model_name", model_}};
+  const KvPoolStats& kv = s.sessions.pool;
+  const SessionStoreStats& ss = s.sessions.sessions;
+  registry_.gauge("vllm:num_requests_running", "Requests in the running batch.", model)
+      .set(static_cast<double>(s.running));
+  registry_.gauge("vllm:num_requests_waiting", "Requests waiting for admission.", model)
+      .set(static_cast<double>(s.waiting));
+  registry_.gauge("vllm:kv_cache_usage_perc", "Fraction of KV pages in use (0-1).", model)
+      .set(kv.pages_total > 0 ? static_cast<double>(kv.pages_used) / static_cast<double>(kv.pages_total) : 0.0);
+  registry_.gauge("trimserve_kv_pages", "KV pages by state.", {{"state", "total"}})
+      .set(static_cast<double>(kv.pages_total));
+  registry_.gauge("trimserve_kv_pages", "KV pages by state.", {{"state", "used"}})
+      .set(static_cast<double>(kv.pages_used));
+  registry_.gauge("trimserve_kv_pages", "KV pages by state.", {{"state", "idle"}})
+      .set(static_cast<double>(kv.pages_idle));
+  registry_.gauge("trimserve_kv_entries", "Cached KV entries (summed over lanes) by state.",
+                  {{"state", "running"}})
+      .set(static_cast<double>(kv.entries_running));
+  registry_.gauge("trimserve_kv_entries", "Cached KV entries (summed over lanes) by state.",
+                  {{"state", "idle"}})
+      .set(static_cast<double>(kv.entries_idle));
+  registry_.gauge("trimserve_sessions_resident", "Sessions held in the KV pool.")
+      .set(static_cast<double>(ss.num_sessions));
+  registry_.gauge("trimserve_sessions_on_disk", "Session files in kvpool.sessions.dir.")
+      .set(static_cast<double>(s.sessions.disk_files));
+  registry_.gauge("trimserve_session_disk_bytes", "Bytes of session files.")
+      .set(static_cast<double>(s.sessions.disk_bytes));
+  // Counters advance by what happened since the previous scrape.
+  auto advance = [&](const std::string& name, const std::string& help, const metrics::Labels& l,
+                     int64_t now, int64_t before) {
+    registry_.counter(name, help, l).inc(static_cast<double>(std::max<int64_t>(0, now - before)));
+  };
+  const char* kEvictHelp = "KV entries evicted, by reason.";
+  for (int r = 0; r < kNumEvictionReasons; ++r) {
+    advance("trimserve_kv_evicted_entries_total", kEvictHelp,
+            {{"reason", eviction_reason_name(static_cast<EvictionReason>(r))}},
+            kv.evicted[static_cast<size_t>(r)], last_.sessions.pool.evicted[static_cast<size_t>(r)]);
+  }
+  advance("vllm:num_preemptions_total", "Running requests preempted (recomputed later).", model,
+          s.preemptions, last_.preemptions);
+  const SessionStoreStats& was = last_.sessions.sessions;
+  advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
+          {{"cache", "memory"}}, ss.hits, was.hits);
+  advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
+          {{"cache", "new"}}, ss.misses, was.misses);
+  advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
+          {{"cache", "disk"}}, ss.restored, was.restored);
+  const char* kDropHelp = "Sessions dropped, by reason.";
+  advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "session_expired"}},
+          ss.evicted_expired, was.evicted_expired);
+  advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "session_deleted"}},
+          ss.evicted_deleted, was.evicted_deleted);
+  advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "session_limit"}},
+          ss.evicted_limit, was.evicted_limit);
+  advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "global_pressure"}},
+          ss.evicted_pressure, was.evicted_pressure);
+  advance("trimserve_engine_steps_total", "Engine steps (one batched forward pass each).", {},
+          s.steps, last_.steps);
+  last_ = s;
+}
+
+}  // namespace trimserve::api

@@ -1,0 +1,38 @@
+// The daemon's Prometheus metrics (DESIGN.md §6): vLLM's names where one exists, trimserve_*
+// for what only trimserve has (evictions by reason, sessions, cached tokens, per-tenant
+// counts). Request metrics are recorded from every finished generation request (CallRecord);
+// engine, KV and session gauges are refreshed from the engine loop's published stats at
+// scrape time. Served at GET /metrics.
+//
+// Threading: record() from HTTP threads and the loop thread; scrape() from HTTP threads.
+#pragma once
+
+#include <string>
+
+#include "scheduler/engine_loop.h"
+#include "server/api/chat_call.h"
+#include "server/metrics/registry.h"
+
+namespace trimserve::api {
+
+class DaemonMetrics {
+ public:
+  // `loop` must outlive this object; its stats are read at every scrape.
+  DaemonMetrics(const EngineLoop& loop, std::string model_name);
+
+  void record(const CallRecord& call);
+  // A request refused before it reached the engine (401/403/413/422/429/...).
+  void rejected(const std::string& tenant, int status);
+
+  std::string scrape() { return registry_.scrape(); }
+
+ private:
+  void refresh(const EngineLoopStats& s);
+
+  const EngineLoop& loop_;
+  std::string model_;
+  metrics::Registry registry_;
+  EngineLoopStats last_;  // counters advance by the difference since the last scrape
+};
+
+}  // namespace trimserve::api
