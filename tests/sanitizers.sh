@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory checks of the code that owns memory across calls (issue 4: zero leaks):
 #   1. the KV pool, sessions and session files — their unit and brute-force property tests —
+#      and the metrics registry,
 #      rebuilt with ASan + LSan + UBSan (CMake option TRIMSERVE_SANITIZE) in build-asan/;
 #   2. the engine-level tests (runner, session manager with files, K/V row copies, the
 #      scheduler and the threaded engine loop)
@@ -24,7 +25,8 @@ run() {
 }
 asan_targets=(page_table_test kv_pool_test kv_pool_truncate_test kv_pool_reclaim_test
               policy_brute_force_test session_store_test session_pool_brute_force_test
-              session_file_test session_dir_test crc32c_test)
+              session_file_test session_dir_test crc32c_test metrics_test
+              metrics_text_format_test)
 cmake -S . -B build-asan -G Ninja -DTRIMSERVE_SANITIZE=ON -DTRIMSERVE_CUDA=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-asan --target "${asan_targets[@]}"

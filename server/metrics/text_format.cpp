@@ -5,40 +5,12 @@
 #include <cstdint>
 
 #include "common/check.h"
+#include "common/utf8_valid.h"
 
 namespace trimserve::metrics {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
-
-// Length of the well-formed UTF-8 sequence at s[i] (1..4), or 0 if there is none: overlong
-// forms, UTF-16 surrogates and code points above U+10FFFF are rejected (RFC 3629 table).
-size_t utf8_length_at(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b0 = byte(i);
-  if (b0 < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return len;
-}
 
 // Appends `text` escaped: backslash and newline always, '"' only when `quote` (label values;
 // help text keeps its quotes). A byte that starts no well-formed UTF-8 sequence becomes U+FFFD.
@@ -52,7 +24,9 @@ void append_escaped(std::string& out, std::string_view text, bool quote) {
       out += "\\n";
     } else if (c == '"' && quote) {
       out += "\\\"";
-    } else if ((len = utf8_length_at(text, i)) == 0) {
+    } else if (static_cast<unsigned char>(c) < 0x80) {
+      out += c;
+    } else if ((len = utf8_sequence_length(text, i)) == 0) {
       out += kReplacement;
       len = 1;
     } else {
