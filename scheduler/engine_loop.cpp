@@ -57,6 +57,7 @@ std::shared_ptr<TokenStream> EngineLoop::submit(GenerationRequest request) {
   {
     std::lock_guard lock(mu_);
     inbox_.emplace_back(std::move(request), stream);
+    ++queued_;
     woken_ = true;
   }
   cv_.notify_one();
@@ -305,6 +306,7 @@ bool EngineLoop::step_once() {
   stats_.sessions = sessions_.stats();
   std::lock_guard lock(mu_);
   stats_.in_flight = static_cast<int64_t>(active_.size() + inbox_.size());
+  queued_ = static_cast<int64_t>(inbox_.size()) + stats_.waiting;
   published_stats_ = stats_;
   return worked;
 }
@@ -352,6 +354,11 @@ void EngineLoop::stop() {
     stream->push(std::move(e));
   }
   inbox_.clear();
+}
+
+int64_t EngineLoop::queued() const {
+  std::lock_guard lock(mu_);
+  return queued_;
 }
 
 EngineLoopStats EngineLoop::stats() const {

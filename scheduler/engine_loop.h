@@ -87,6 +87,11 @@ class EngineLoop {
   // Thread-safe; as of the last finished iteration.
   EngineLoopStats stats() const;
 
+  // Thread-safe: requests submitted and not yet running (the inbox plus the scheduler's
+  // queue) — what server.limits.max_queue bounds. Exact for submits; admissions show at the
+  // end of the loop's iteration.
+  int64_t queued() const;
+
  private:
   struct Active {
     GenerationRequest spec;
@@ -125,6 +130,7 @@ class EngineLoop {
   std::vector<std::function<void(SessionManager&)>> tasks_;
   bool woken_ = false;
   EngineLoopStats published_stats_;  // stats_ as of the last iteration
+  int64_t queued_ = 0;
   bool stopping_ = false;
   RequestId next_id_ = 1;
   std::thread thread_;

@@ -125,6 +125,20 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
     e.param = prompt_param;
     return reject(*writer, tenant.name, e);
   }
+  if (ctx_.max_prompt_tokens > 0 && prompt_len > ctx_.max_prompt_tokens) {
+    ApiError e = from_status(out_of_range(
+        "the prompt has " + std::to_string(prompt_len) + " tokens, more than this server's " +
+        "limit of " + std::to_string(ctx_.max_prompt_tokens)));
+    e.param = prompt_param;
+    return reject(*writer, tenant.name, e);
+  }
+  if (ctx_.max_queue > 0 && ctx_.loop->queued() >= ctx_.max_queue) {
+    ApiError e = from_status(Status(ErrorCode::kUnavailable,
+                                    "the server is overloaded: " + std::to_string(ctx_.max_queue) +
+                                        " requests are already waiting; retry shortly"));
+    e.retry_after_s = 1.0;
+    return reject(*writer, tenant.name, e);
+  }
   if (!gen.max_tokens_given) gen.sampling.max_tokens = room;
   auto kv = resolve_request_kv(ctx_.default_kv, gen.kv, tenant.kv_budget_cap, *ctx_.model);
   if (!kv.ok()) return reject(*writer, tenant.name, unprocessable(kv.status().message()));

@@ -36,6 +36,8 @@ struct ServingContext {
   const Tokenizer* tokenizer = nullptr;
   const ChatTemplate* chat_template = nullptr;  // null: chat completions answer 422
   int64_t max_model_len = 0;       // prompt + completion tokens
+  int64_t max_prompt_tokens = 0;   // server.limits.max_prompt_tokens; 0 = max_model_len
+  int64_t max_queue = 0;           // server.limits.max_queue: more queued requests get 503
   SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
   EngineLoop* loop = nullptr;
   Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits

@@ -170,6 +170,8 @@ int serve_main(int argc, char** argv) {
   ctx.tokenizer = model->tokenizer.get();
   ctx.chat_template = model->chat_template ? &*model->chat_template : nullptr;
   ctx.max_model_len = max_model_len;
+  ctx.max_prompt_tokens = c.server.limits.max_prompt_tokens;
+  ctx.max_queue = c.server.limits.max_queue;
   ctx.default_kv = *kv;
   ctx.loop = &loop;
   ctx.tenants = &api_tenants;
