@@ -23,6 +23,7 @@ enum class ErrorCode {
   kPermissionDenied,
   kUnauthenticated,
   kUnavailable,         // draining, device gone
+  kDeadlineExceeded,    // a request ran past its deadline
   kInternal,            // a bug; should never reach a user
 };
 
@@ -58,6 +59,7 @@ inline Status failed_precondition(std::string m) { return {ErrorCode::kFailedPre
 inline Status resource_exhausted(std::string m) { return {ErrorCode::kResourceExhausted, std::move(m)}; }
 inline Status data_loss(std::string m) { return {ErrorCode::kDataLoss, std::move(m)}; }
 inline Status unimplemented(std::string m) { return {ErrorCode::kUnimplemented, std::move(m)}; }
+inline Status deadline_exceeded(std::string m) { return {ErrorCode::kDeadlineExceeded, std::move(m)}; }
 inline Status internal_error(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
 
 // Result<T> holds either a value or a non-ok Status (a small std::expected for C++20).

@@ -8,7 +8,8 @@ namespace trimserve {
 
 OutputProcessor::OutputProcessor(const SamplingParams& params, const Tokenizer& tokenizer,
                                  std::vector<int64_t> eos_token_ids)
-    : sampler_(params),
+    : want_logprobs_(params.logprobs),
+      sampler_(params),
       checker_(params, std::move(eos_token_ids)),
       stops_(params.stop),
       decoder_(tokenizer) {}
@@ -17,7 +18,12 @@ OutputProcessor::Step OutputProcessor::next(std::span<const float> logits,
                                             std::span<const int32_t> prompt) {
   TS_CHECK(!finished());
   Step step;
-  step.token = sampler_.sample(logits, prompt, output_);
+  if (want_logprobs_) {
+    step.logprobs = sampler_.sample_with_logprobs(logits, prompt, output_);
+    step.token = step.logprobs->token;
+  } else {
+    step.token = sampler_.sample(logits, prompt, output_);
+  }
   output_.push_back(step.token);
   const auto decision = checker_.on_token(step.token, static_cast<int64_t>(output_.size()));
   if (!decision.hide_token_text) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ class OutputProcessor {
     std::string text;  // visible text that became final with this token (may be empty)
     FinishReason finish = FinishReason::kNone;
     int32_t stop_index = -1;  // which stop string ended it, or -1
+    // When params.logprobs: the raw logprob of `token` and params.top_logprobs alternatives
+    // (Sampler::sample_with_logprobs); nullopt otherwise.
+    std::optional<SampleResult> logprobs;
   };
 
   // Samples from `logits` [V] and processes the token. Precondition: !finished().
@@ -44,6 +48,7 @@ class OutputProcessor {
   FinishReason finish_reason() const { return finish_; }
 
  private:
+  bool want_logprobs_;
   Sampler sampler_;
   FinishChecker checker_;
   StopMatcher stops_;

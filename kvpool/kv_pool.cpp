@@ -261,6 +261,12 @@ bool KvPool::is_idle(SeqId seq) const { return impl_->get(seq).idle; }
 
 int64_t KvPool::num_free_pages() const { return impl_->table.num_free(); }
 
+int64_t KvPool::pages_held(SeqId seq) const {
+  int64_t pages = 0;
+  for (const Lane& lane : impl_->get(seq).lanes) pages += static_cast<int64_t>(lane.pages().size());
+  return pages;
+}
+
 std::vector<int32_t> KvPool::lane_positions(SeqId seq, int64_t layer, int64_t head) const {
   const auto p = impl_->lane(seq, layer, head).positions();
   return {p.begin(), p.end()};

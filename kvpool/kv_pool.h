@@ -171,6 +171,8 @@ class KvPool {
   int64_t reclaim(const ReclaimTarget& target, double now_s, CompactionPlan& plan);
 
   int64_t num_free_pages() const;
+  // Pages the sequence's lanes hold (what releasing it gives back). Precondition: it exists.
+  int64_t pages_held(SeqId seq) const;
 
   // Metadata of a lane, in lane order (for tests and session bookkeeping).
   std::vector<int32_t> lane_positions(SeqId seq, int64_t layer, int64_t head) const;

@@ -149,6 +149,16 @@ std::vector<SeqId> SessionStore::expire() {
   return dropped;
 }
 
+std::vector<SeqId> SessionStore::idle_sequences(const std::string& tenant) const {
+  std::vector<SeqId> seqs;
+  auto t = tenants_.find(tenant);
+  if (t == tenants_.end()) return seqs;
+  for (const auto& [id, s] : t->second) {
+    if (!s.running) seqs.push_back(s.seq);
+  }
+  return seqs;
+}
+
 std::optional<SessionStore::Dropped> SessionStore::evict_lru_idle(
     EvictionReason reason, const std::function<bool(const SessionKey&)>& eligible) {
   const Session* lru = nullptr;

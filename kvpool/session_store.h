@@ -133,6 +133,9 @@ class SessionStore {
   // Errors: unknown key (kNotFound).
   Result<SessionInfo> info(const SessionKey& key) const;
 
+  // The sequences of `tenant`'s idle sessions (for its KV share), in no particular order.
+  std::vector<SeqId> idle_sequences(const std::string& tenant) const;
+
   // The history of a session (empty for an unknown key). Valid until the next mutating call.
   std::span<const int32_t> history(const SessionKey& key) const;
 

@@ -34,7 +34,7 @@ enum class EvictionReason : int {
                     // (LRU) to make room
   kSessionExpired,  // idle session past its TTL
   kSessionDeleted,  // explicit delete
-  kSessionLimit,    // per-tenant session count or kvpool.sessions.max_idle_bytes
+  kSessionLimit,    // per-tenant session count or KV share, kvpool.sessions.max_idle_bytes
   kPreempted,       // a running sequence dropped to make room (recomputed later)
 };
 inline constexpr int kNumEvictionReasons = 6;

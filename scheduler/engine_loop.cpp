@@ -14,28 +14,26 @@ namespace {
 // sessions would give back under pressure.
 class PoolCapacity final : public KvCapacity {
  public:
-  PoolCapacity(const KvPool& pool, const std::map<RequestId, SeqId>& seqs)
-      : pool_(pool), seqs_(seqs), stats_(pool.stats()) {}
+  PoolCapacity(const KvPool& pool, const std::map<RequestId, SeqId>& seqs,
+               std::map<std::string, int64_t> tenant_pages)
+      : pool_(pool), seqs_(seqs), stats_(pool.stats()), tenant_pages_(std::move(tenant_pages)) {}
   int64_t pages_needed(RequestId id, int64_t tokens) const override {
     return pool_.pages_needed(seqs_.at(id), tokens);
   }
   int64_t free_pages() const override {
     return stats_.pages_total - stats_.pages_used + stats_.pages_idle;
   }
-  int64_t pages_held(RequestId id) const override {
-    const SeqId seq = seqs_.at(id);
-    const KvPoolOptions& o = pool_.options();
-    int64_t pages = 0;
-    for (int64_t l = 0; l < o.num_layers; ++l) {
-      for (int64_t h = 0; h < o.num_kv_heads; ++h) pages += pool_.lane(seq, l, h).num_pages;
-    }
-    return pages;
+  int64_t pages_held(RequestId id) const override { return pool_.pages_held(seqs_.at(id)); }
+  int64_t tenant_pages(const std::string& tenant) const override {
+    auto it = tenant_pages_.find(tenant);
+    return it == tenant_pages_.end() ? 0 : it->second;
   }
 
  private:
   const KvPool& pool_;
   const std::map<RequestId, SeqId>& seqs_;
   KvPoolStats stats_;
+  std::map<std::string, int64_t> tenant_pages_;
 };
 
 }  // namespace
@@ -167,7 +165,7 @@ void EngineLoop::retire(RequestId id, bool success) {
   active_.erase(it);
 }
 
-void EngineLoop::fail(RequestId id, const Status& error) {
+void EngineLoop::fail(RequestId id, const Status& error, bool count_error) {
   auto it = active_.find(id);
   if (it == active_.end()) return;
   if (!it->second.stream->done()) {
@@ -176,19 +174,58 @@ void EngineLoop::fail(RequestId id, const Status& error) {
     e.error = error;
     it->second.stream->push(std::move(e));
   }
-  ++stats_.errors;
+  if (count_error) ++stats_.errors;
   scheduler_.cancel(id);
   retire(id, false);
 }
 
 void EngineLoop::drop_cancelled() {
-  std::vector<RequestId> gone;
+  std::vector<RequestId> gone, late;
+  const auto now = GenerationRequest::Clock::now();
   for (const auto& [id, a] : active_) {
-    if (a.stream->cancelled()) gone.push_back(id);
+    if (a.stream->cancelled()) {
+      gone.push_back(id);
+    } else if (a.spec.deadline && *a.spec.deadline <= now) {
+      late.push_back(id);
+    }
   }
   for (RequestId id : gone) {
     scheduler_.cancel(id);
     retire(id, false);
+  }
+  for (RequestId id : late) {
+    const int64_t generated = static_cast<int64_t>(active_.at(id).output->output().size());
+    fail(id,
+         deadline_exceeded("the request ran past its deadline after " +
+                           std::to_string(generated) + " generated tokens"),
+         /*count_error=*/false);
+    ++stats_.deadlines_exceeded;
+  }
+}
+
+std::optional<GenerationRequest::Clock::time_point> EngineLoop::next_deadline() const {
+  std::optional<GenerationRequest::Clock::time_point> soonest;
+  for (const auto& [id, a] : active_) {
+    if (a.spec.deadline && (!soonest || *a.spec.deadline < *soonest)) soonest = a.spec.deadline;
+  }
+  return soonest;
+}
+
+void EngineLoop::enforce_kv_shares(const BatchPlan& plan) {
+  const std::map<std::string, int64_t> shares = scheduler_.kv_shares();
+  if (shares.empty()) return;
+  std::map<std::string, int64_t> used;  // the tenant's requests now, plus the plan's new pages
+  for (const auto& [id, a] : active_) {
+    if (shares.count(a.spec.tenant) != 0) used[a.spec.tenant] += pool_.pages_held(seqs_.at(id));
+  }
+  for (const BatchItem& item : plan.items) {
+    const std::string& tenant = active_.at(item.id).spec.tenant;
+    if (shares.count(tenant) != 0) {
+      used[tenant] += pool_.pages_needed(seqs_.at(item.id), item.num_tokens);
+    }
+  }
+  for (const auto& [tenant, max_pages] : shares) {
+    sessions_.limit_tenant_idle(tenant, std::max<int64_t>(0, max_pages - used[tenant]));
   }
 }
 
@@ -210,7 +247,16 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
     engine_.apply(*truncated);
     ++stats_.preemptions;
   }
-  if (plan.empty()) return !plan.preempted.empty();
+  for (RequestId id : plan.too_large) {
+    const std::string& tenant = active_.at(id).spec.tenant;
+    fail(id, resource_exhausted("the request needs more KV memory than tenant '" + tenant +
+                                "' can hold (the pool, or the tenant's kv_share); retry with a "
+                                "smaller kv_budget, prompt or max_tokens"),
+         /*count_error=*/false);
+    ++stats_.too_large;
+  }
+  enforce_kv_shares(plan);
+  if (plan.empty()) return !plan.preempted.empty() || !plan.too_large.empty();
 
   // Room for the whole step before any reserve (reclaim may compact these sequences too).
   const Status room = sessions_.make_room_for([&] {
@@ -245,6 +291,7 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
   ++stats_.steps;
   stats_.max_batch_sequences =
       std::max(stats_.max_batch_sequences, static_cast<int64_t>(plan.items.size()));
+  stats_.last_step_failed = !out.ok();
   if (!out.ok()) {
     for (const BatchItem& item : plan.items) fail(item.id, out.status());
     scheduler_.on_step_done(BatchPlan{}, {});
@@ -272,6 +319,7 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
     StreamEvent e;
     e.token = step.token;
     e.text = step.text;
+    e.logprobs = step.logprobs;
     a.stream->push(std::move(e));
     if (step.finish == FinishReason::kNone) continue;
     StreamEvent done;
@@ -298,7 +346,14 @@ bool EngineLoop::step_once() {
   take_inbox();
   drop_cancelled();
   apply_backpressure();
-  const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_));
+  std::map<std::string, int64_t> tenant_pages;
+  for (const auto& [tenant, max_pages] : scheduler_.kv_shares()) {
+    int64_t& pages = tenant_pages[tenant];
+    for (const auto& [id, a] : active_) {
+      if (a.spec.tenant == tenant) pages += pool_.pages_held(seqs_.at(id));
+    }
+  }
+  const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_, std::move(tenant_pages)));
   const bool worked = run_plan(plan) || had_tasks;
   sessions_.housekeeping();
   stats_.running = scheduler_.num_running();
@@ -313,6 +368,10 @@ bool EngineLoop::step_once() {
 
 void EngineLoop::start() {
   TS_CHECK(!thread_.joinable());
+  {
+    std::lock_guard lock(mu_);
+    thread_running_ = true;
+  }
   thread_ = std::thread([this] {
     for (;;) {
       {
@@ -321,10 +380,12 @@ void EngineLoop::start() {
         woken_ = false;
       }
       if (step_once()) continue;
-      std::unique_lock lock(mu_);
       // Idle: sleep until a submit, a drained stream or a cancel; wake now and then for
-      // housekeeping (TTL expiry).
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return woken_ || stopping_; });
+      // housekeeping (TTL expiry), and at the next deadline of a paused or queued request.
+      auto wake_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+      if (auto d = next_deadline()) wake_at = std::min(wake_at, *d);
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, wake_at, [&] { return woken_ || stopping_; });
     }
   });
 }
@@ -336,6 +397,10 @@ void EngineLoop::stop() {
   }
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    thread_running_ = false;
+  }
   const Status shutting_down(ErrorCode::kUnavailable, "the server is shutting down");
   std::vector<RequestId> ids;
   for (const auto& [id, a] : active_) ids.push_back(id);
@@ -359,6 +424,11 @@ void EngineLoop::stop() {
 int64_t EngineLoop::queued() const {
   std::lock_guard lock(mu_);
   return queued_;
+}
+
+bool EngineLoop::healthy() const {
+  std::lock_guard lock(mu_);
+  return thread_running_ && !stopping_ && !published_stats_.last_step_failed;
 }
 
 EngineLoopStats EngineLoop::stats() const {

@@ -17,6 +17,7 @@
 // start() runs iterations on a thread of its own until stop().
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
@@ -40,12 +41,16 @@
 namespace trimserve {
 
 struct GenerationRequest {
+  using Clock = std::chrono::steady_clock;
   std::string tenant = "default";
   std::vector<int32_t> prompt;  // token ids, >= 1
   SamplingParams sampling;      // validated by the transport against the model
   SequenceKvConfig kv;          // resolved (scheduler/kv_settings.h)
   std::optional<std::string> session_id;
   size_t stream_capacity = 64;  // events buffered before the request pauses
+  // Past this instant the loop ends the request with kDeadlineExceeded at its next iteration,
+  // wherever it is (queued, running, paused); its sequence is freed like a cancel's.
+  std::optional<Clock::time_point> deadline;
 };
 
 struct EngineLoopStats {
@@ -54,7 +59,10 @@ struct EngineLoopStats {
   int64_t tokens_decoded = 0;
   int64_t max_batch_sequences = 0;  // most sequences in one engine step
   int64_t preemptions = 0;
-  int64_t errors = 0;
+  int64_t errors = 0;             // requests ended by an engine or memory error
+  int64_t deadlines_exceeded = 0;
+  int64_t too_large = 0;          // refused: more KV pages than the pool or the tenant's share
+  bool last_step_failed = false;  // the engine's last step returned an error
   int64_t in_flight = 0;  // requests admitted or queued and not finished
   int64_t running = 0;    // in the scheduler's running batch
   int64_t waiting = 0;    // queued in the scheduler
@@ -87,6 +95,11 @@ class EngineLoop {
   // Thread-safe; as of the last finished iteration.
   EngineLoopStats stats() const;
 
+  // Thread-safe: the loop thread runs and its last engine step did not fail (a failing step
+  // fails its requests; the loop keeps going and is healthy again after a step succeeds).
+  // What GET /ready reports, with draining.
+  bool healthy() const;
+
   // Thread-safe: requests submitted and not yet running (the inbox plus the scheduler's
   // queue) — what server.limits.max_queue bounds. Exact for submits; admissions show at the
   // end of the loop's iteration.
@@ -104,12 +117,19 @@ class EngineLoop {
 
   void take_inbox();
   void admit(RequestId id, GenerationRequest request, std::shared_ptr<TokenStream> stream);
+  // Ends requests whose client cancelled or whose deadline passed.
   void drop_cancelled();
+  // Keeps every tenant with a KV share (max_pages) under it: drops its least recently used
+  // idle sessions so that they, its requests and the plan's new pages fit.
+  void enforce_kv_shares(const BatchPlan& plan);
   void apply_backpressure();
   bool run_plan(const BatchPlan& plan);
   // Ends a request: parks a session turn or releases the sequence.
   void retire(RequestId id, bool success);
-  void fail(RequestId id, const Status& error);
+  // Ends a request with `error`; `count_error` for engine/memory failures (stats.errors).
+  void fail(RequestId id, const Status& error, bool count_error = true);
+  // The soonest deadline of a request in flight (how long the idle loop may sleep).
+  std::optional<GenerationRequest::Clock::time_point> next_deadline() const;
   void wake();
 
   Engine& engine_;
@@ -132,6 +152,7 @@ class EngineLoop {
   EngineLoopStats published_stats_;  // stats_ as of the last iteration
   int64_t queued_ = 0;
   bool stopping_ = false;
+  bool thread_running_ = false;  // start() ran and stop() has not
   RequestId next_id_ = 1;
   std::thread thread_;
 };

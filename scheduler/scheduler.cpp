@@ -19,8 +19,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt
   std::set<std::string> names;
   for (const TenantSchedule& t : tenants) {
     if (!(t.weight > 0.0)) return invalid_argument("tenant '" + t.name + "': weight must be > 0");
-    if (t.max_concurrent < 0) {
-      return invalid_argument("tenant '" + t.name + "': max_concurrent must be >= 0");
+    if (t.max_concurrent < 0 || t.max_pages < 0) {
+      return invalid_argument("tenant '" + t.name + "': max_concurrent and max_pages must be >= 0");
     }
     if (!names.insert(t.name).second) return invalid_argument("duplicate tenant '" + t.name + "'");
   }
@@ -77,17 +77,67 @@ bool Scheduler::cancel(RequestId id) {
   return was_running;
 }
 
-RequestId Scheduler::preemption_victim() const {
-  TS_CHECK(!running_.empty());
-  RequestId victim = running_.front();
+RequestId Scheduler::preemption_victim(const std::string& tenant) const {
+  RequestId victim = 0;
+  bool found = false;
   for (RequestId id : running_) {
     const Request& r = requests_.at(id);
-    const Request& v = requests_.at(victim);
-    if (r.priority < v.priority || (r.priority == v.priority && r.arrival_order > v.arrival_order)) {
-      victim = id;
+    if (!tenant.empty() && r.spec.tenant != tenant) continue;
+    if (found) {
+      const Request& v = requests_.at(victim);
+      if (r.priority > v.priority || (r.priority == v.priority && r.arrival_order < v.arrival_order)) {
+        continue;
+      }
+    }
+    victim = id;
+    found = true;
+  }
+  TS_CHECK(found);
+  return victim;
+}
+
+int64_t* Scheduler::share_left(const std::string& tenant) {
+  auto it = share_left_.find(tenant);
+  return it == share_left_.end() ? nullptr : &it->second;
+}
+
+void Scheduler::drop_too_large(RequestId id, BatchPlan& plan) {
+  cancel(id);
+  plan.too_large.push_back(id);
+}
+
+bool Scheduler::fit_decode(RequestId id, int64_t need, const KvCapacity& kv, int64_t& pages_left,
+                           BatchPlan& plan) {
+  const std::string tenant = requests_.at(id).spec.tenant;
+  // Preempts `victim` unless it is `id` itself; false when `id` had to go.
+  auto make_room = [&](RequestId victim, bool alone) {
+    if (victim == id) {
+      if (alone) {
+        drop_too_large(id, plan);
+      } else {
+        preempt(id, plan);
+      }
+      return false;
+    }
+    const int64_t held = kv.pages_held(victim);
+    pages_left += held;
+    if (int64_t* left = share_left(requests_.at(victim).spec.tenant)) *left += held;
+    preempt(victim, plan);
+    return true;
+  };
+  // The tenant's share first: only its own requests make room there.
+  if (int64_t* left = share_left(tenant)) {
+    while (need > *left) {
+      const auto mine = std::count_if(running_.begin(), running_.end(), [&](RequestId r) {
+        return requests_.at(r).spec.tenant == tenant;
+      });
+      if (!make_room(preemption_victim(tenant), mine == 1)) return false;
     }
   }
-  return victim;
+  while (need > pages_left) {
+    if (!make_room(preemption_victim(), running_.size() == 1)) return false;
+  }
+  return true;
 }
 
 void Scheduler::preempt(RequestId id, BatchPlan& plan) {
@@ -134,6 +184,10 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
   BatchPlan plan;
   int64_t budget = options_.max_batched_tokens;
   int64_t pages_left = kv.free_pages();
+  share_left_.clear();
+  for (const auto& [name, t] : tenants_) {
+    if (t.policy.max_pages > 0) share_left_[name] = t.policy.max_pages - kv.tenant_pages(name);
+  }
   // Priority first, then arrival: preemption victims (the reverse) come last.
   std::vector<RequestId> order = running_;
   std::sort(order.begin(), order.end(), [&](RequestId a, RequestId b) {
@@ -151,6 +205,7 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     plan.num_tokens += n;
     budget -= n;
     pages_left -= pages;
+    if (int64_t* left = share_left(r.spec.tenant)) *left -= pages;
     tenants_.at(r.spec.tenant).stats.tokens_scheduled += n;
   };
 
@@ -160,19 +215,8 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     if (!is_running(id)) continue;  // preempted earlier in this loop
     const Request& r = requests_.at(id);
     if (r.paused || r.processed < r.prompt_target()) continue;
-    int64_t need = kv.pages_needed(id, 1);
-    bool self_preempted = false;
-    while (need > pages_left) {
-      const RequestId victim = preemption_victim();
-      if (victim == id) {
-        preempt(id, plan);
-        self_preempted = true;
-        break;
-      }
-      pages_left += kv.pages_held(victim);
-      preempt(victim, plan);
-    }
-    if (!self_preempted) add(id, 1, /*prefill=*/false, need);
+    const int64_t need = kv.pages_needed(id, 1);
+    if (fit_decode(id, need, kv, pages_left, plan)) add(id, 1, /*prefill=*/false, need);
   }
   // 2. Prompts being prefilled: their next chunk, when it fits.
   for (RequestId id : order) {
@@ -182,7 +226,8 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     if (r.paused || r.processed >= r.prompt_target()) continue;
     const int64_t n = prefill_length(r, budget);
     const int64_t need = kv.pages_needed(id, n);
-    if (need <= pages_left) add(id, n, /*prefill=*/true, need);
+    const int64_t* share = share_left(r.spec.tenant);
+    if (need <= pages_left && (share == nullptr || need <= *share)) add(id, n, /*prefill=*/true, need);
   }
   // 3. New requests.
   admit(kv, budget, pages_left, plan);
@@ -191,8 +236,9 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
 
 void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left,
                       BatchPlan& plan) {
+  std::set<std::string> at_share;  // tenants whose next request does not fit their KV share
   auto eligible = [&](const Tenant& t) {
-    if (t.queue.empty()) return false;
+    if (t.queue.empty() || at_share.count(t.policy.name) != 0) return false;
     const int64_t limit = t.policy.max_concurrent;
     return limit == 0 || t.stats.running < limit;
   };
@@ -225,7 +271,18 @@ void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left
     }
     const int64_t n = prefill_length(r, budget);
     const int64_t need = kv.pages_needed(id, n);
+    if (int64_t* share = share_left(name); share != nullptr && need > *share) {
+      // The tenant waits for its own requests to free pages; the others go on. A first chunk
+      // larger than the whole share would wait forever.
+      if (need > t.policy.max_pages) {
+        drop_too_large(id, plan);
+      } else {
+        at_share.insert(name);
+      }
+      continue;
+    }
     if (need > pages_left) return;  // no preemption for new work: wait for memory
+    if (int64_t* share = share_left(name)) *share -= need;
     t.deficit -= cost;
     t.queue.pop_front();
     --t.stats.waiting;
@@ -265,6 +322,14 @@ void Scheduler::on_step_done(const BatchPlan& plan, const std::vector<RequestId>
       ++i;
     }
   }
+}
+
+std::map<std::string, int64_t> Scheduler::kv_shares() const {
+  std::map<std::string, int64_t> shares;
+  for (const auto& [name, t] : tenants_) {
+    if (t.policy.max_pages > 0) shares[name] = t.policy.max_pages;
+  }
+  return shares;
 }
 
 int64_t Scheduler::num_waiting() const {

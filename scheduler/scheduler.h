@@ -23,6 +23,14 @@
 //      plus max_new_tokens), each tenant under its max_concurrent. Admission needs the pages
 //      of the first chunk only, not the whole prompt; when they do not fit, admission stops
 //      (no preemption for new work) until memory frees.
+// A tenant's KV share (max_pages) bounds the pages its requests hold, as the pool bounds
+// everyone's: each item must fit both; a decode token over the share preempts that tenant's
+// own lowest-priority, latest request (never another tenant's), and a tenant at its share
+// admits nothing new while the others still may. The tenant's idle sessions do not count
+// here: the engine loop drops them (LRU) to keep requests plus sessions under the share.
+// A request that must preempt itself while it is the only one running (in the pool, or in
+// its tenant for the share) can never fit: it leaves in BatchPlan::too_large instead of
+// being preempted forever.
 //
 // Threading: one owner (the engine-loop thread). No I/O.
 #pragma once
@@ -46,6 +54,7 @@ struct TenantSchedule {
   double weight = 1.0;         // > 0: share of tokens relative to other tenants
   int priority = 0;            // higher is admitted first, and preempted last
   int64_t max_concurrent = 0;  // running requests at once; 0 = unlimited
+  int64_t max_pages = 0;       // KV pages its requests may hold (kv_share); 0 = no cap
 };
 
 struct SchedulerOptions {
@@ -74,6 +83,9 @@ class KvCapacity {
   virtual int64_t free_pages() const = 0;
   // Pages a running request's sequence holds (what preempting it gives back).
   virtual int64_t pages_held(RequestId id) const = 0;
+  // Pages held by `tenant`'s requests, running or waiting (a waiting session turn holds its
+  // cached prefix); its idle sessions are not included. Only asked for tenants with max_pages.
+  virtual int64_t tenant_pages(const std::string& tenant) const = 0;
 };
 
 struct BatchItem {
@@ -89,6 +101,7 @@ struct BatchPlan {
   std::vector<BatchItem> items;        // in execution order
   std::vector<RequestId> started;      // admitted by this plan (the loop creates sequences)
   std::vector<RequestId> preempted;    // release their sequences now; they run again later
+  std::vector<RequestId> too_large;    // removed: they can never fit (see above); fail them
   int64_t num_tokens = 0;
   bool empty() const { return items.empty(); }
 };
@@ -127,6 +140,9 @@ class Scheduler {
   // length, error) leave now.
   void on_step_done(const BatchPlan& plan, const std::vector<RequestId>& finished);
 
+  // Tenants with a KV share: name -> max_pages.
+  std::map<std::string, int64_t> kv_shares() const;
+
   int64_t num_waiting() const;
   int64_t num_running() const { return static_cast<int64_t>(running_.size()); }
   TenantScheduleStats tenant_stats(const std::string& tenant) const;
@@ -159,8 +175,17 @@ class Scheduler {
             const Clock& clock);
   // Moves `id` from running back to the head of its tenant's queue (recompute later).
   void preempt(RequestId id, BatchPlan& plan);
-  // The running request that preemption takes first: lowest priority, latest arrival.
-  RequestId preemption_victim() const;
+  // The running request that preemption takes first: lowest priority, latest arrival; among
+  // `tenant`'s requests only when it is not empty.
+  RequestId preemption_victim(const std::string& tenant = "") const;
+  // Makes `need` pages fit for running request `id` by preempting others; false when `id`
+  // itself had to go (preempted, or too_large when nothing else could make room).
+  bool fit_decode(RequestId id, int64_t need, const KvCapacity& kv, int64_t& pages_left,
+                  BatchPlan& plan);
+  // Pages `tenant` may still take in this plan under its share; null without one.
+  int64_t* share_left(const std::string& tenant);
+  // Removes a request that can never fit and lists it in plan.too_large.
+  void drop_too_large(RequestId id, BatchPlan& plan);
   void admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left, BatchPlan& plan);
   // The next prefill chunk of `r` within `budget`: never past the prompt or the next boundary.
   int64_t prefill_length(const Request& r, int64_t budget) const;
@@ -172,6 +197,7 @@ class Scheduler {
   std::map<RequestId, Request> requests_;  // waiting and running
   std::vector<RequestId> running_;         // admission order
   std::vector<std::string> drr_order_;     // tenants in round-robin order
+  std::map<std::string, int64_t> share_left_;  // per schedule(): pages left under shares
   size_t drr_next_ = 0;
   int64_t arrivals_ = 0;
 };

@@ -95,6 +95,10 @@ class SessionManager {
   // The same for a whole step (kvpool's make_room_for): call before reserving any sequence.
   Status make_room_for(const std::function<int64_t()>& pages_needed);
 
+  // A tenant's KV share (tenants[].limits.kv_share): drops `tenant`'s least recently used idle
+  // sessions until they hold at most `max_idle_pages` pages. Returns the pages they hold now.
+  int64_t limit_tenant_idle(const std::string& tenant, int64_t max_idle_pages);
+
   // Between steps: TTL expiry (memory and files) and idle-memory relief.
   void housekeeping();
 

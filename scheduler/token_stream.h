@@ -20,6 +20,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "engine/sampler.h"
 #include "engine/stop_matcher.h"
 
 namespace trimserve {
@@ -35,6 +36,7 @@ struct StreamEvent {
   Kind kind = Kind::kToken;
   int32_t token = 0;      // kToken
   std::string text;       // kToken: visible text delta; kFinished: held-back text, if any
+  std::optional<SampleResult> logprobs;       // kToken, when the request asked for logprobs
   FinishReason finish = FinishReason::kNone;  // kFinished
   int32_t stop_index = -1;                    // kFinished by a stop string
   StreamUsage usage;                          // kFinished

@@ -70,6 +70,10 @@ ApiError from_status(const Status& s, std::string param) {
     }
     case ErrorCode::kUnavailable:
       return make(503, "service_unavailable", s.message(), std::move(param), "");
+    case ErrorCode::kDeadlineExceeded:
+      // The server's own limit (server.limits.request_timeout_s) ran out: a gateway timeout
+      // rather than 408, which would blame the client for being slow to send.
+      return make(504, "timeout_error", s.message(), std::move(param), "request_timeout");
     case ErrorCode::kPermissionDenied:
       return make(403, "permission_denied", s.message(), std::move(param), "");
     case ErrorCode::kUnauthenticated:

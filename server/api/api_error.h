@@ -43,7 +43,8 @@ void send_error(http::ResponseWriter& writer, const ApiError& e);
 
 // From an internal Status: kInvalidArgument 422 (values that parsed but are not allowed),
 // kNotFound 404, kOutOfRange 413, kFailedPrecondition 409, kResourceExhausted 429,
-// kUnavailable 503, kPermissionDenied 403, kUnauthenticated 401, others 500.
+// kUnavailable 503, kDeadlineExceeded 504, kPermissionDenied 403, kUnauthenticated 401,
+// others 500.
 ApiError from_status(const Status& s, std::string param = "");
 
 }  // namespace trimserve::api

@@ -68,7 +68,7 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body,
   if (auto* e = std::get_if<ApiError>(&messages)) return *e;
   r.messages = std::move(std::get<nlohmann::ordered_json>(messages));
 
-  if (auto e = parse_generation_fields(j, vocab_size, r)) return *e;
+  if (auto e = parse_generation_fields(j, vocab_size, /*text_completion=*/false, r)) return *e;
   return r;
 }
 

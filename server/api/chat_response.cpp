@@ -55,8 +55,9 @@ nlohmann::json usage_json(const StreamUsage& u) {
 }
 
 std::string chat_completion(const CompletionIds& ids, const std::string& text,
-                            FinishReason finish, const StreamUsage& usage) {
-  nlohmann::json choice = {{"index", 0}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+                            FinishReason finish, const StreamUsage& usage,
+                            const nlohmann::json& logprobs) {
+  nlohmann::json choice = {{"index", 0}, {"logprobs", logprobs}, {"finish_reason", finish_json(finish)}};
   if (ids.text_completion) {
     choice["text"] = text;
   } else {
@@ -78,25 +79,27 @@ std::string sse_role_chunk(const CompletionIds& ids) {
                                                  {"finish_reason", nullptr}}})));
 }
 
-std::string sse_content_chunk(const CompletionIds& ids, const std::string& text) {
+std::string sse_content_chunk(const CompletionIds& ids, const std::string& text,
+                              const nlohmann::json& logprobs) {
   if (ids.text_completion) {
-    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", text}, {"logprobs", nullptr},
+    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", text}, {"logprobs", logprobs},
                                                    {"finish_reason", nullptr}}})));
   }
   return sse(chunk(ids, nlohmann::json::array({{{"index", 0},
                                                  {"delta", {{"content", text}}},
-                                                 {"logprobs", nullptr},
+                                                 {"logprobs", logprobs},
                                                  {"finish_reason", nullptr}}})));
 }
 
-std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish) {
+std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish,
+                             const nlohmann::json& logprobs) {
   if (ids.text_completion) {
-    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", ""}, {"logprobs", nullptr},
+    return sse(chunk(ids, nlohmann::json::array({{{"index", 0}, {"text", ""}, {"logprobs", logprobs},
                                                    {"finish_reason", finish_json(finish)}}})));
   }
   return sse(chunk(ids, nlohmann::json::array({{{"index", 0},
                                                  {"delta", nlohmann::json::object()},
-                                                 {"logprobs", nullptr},
+                                                 {"logprobs", logprobs},
                                                  {"finish_reason", finish_json(finish)}}})));
 }
 

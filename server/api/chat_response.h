@@ -28,15 +28,19 @@ CompletionIds new_completion_ids(const std::string& model, bool text_completion 
 
 nlohmann::json usage_json(const StreamUsage& usage);
 
-// Non-streaming body.
+// Non-streaming body. `logprobs`: the choice's logprobs object (logprobs_json.h) or null.
 std::string chat_completion(const CompletionIds& ids, const std::string& text,
-                            FinishReason finish, const StreamUsage& usage);
+                            FinishReason finish, const StreamUsage& usage,
+                            const nlohmann::json& logprobs = nullptr);
 
 // One SSE event holding a chunk: the role announcement (first; chat only, "" otherwise), a
-// content delta, or the end of the choice (finish_reason set, empty delta / text).
+// content delta, or the end of the choice (finish_reason set, empty delta / text). `logprobs`
+// covers the tokens the chunk delivers (null when not asked for).
 std::string sse_role_chunk(const CompletionIds& ids);
-std::string sse_content_chunk(const CompletionIds& ids, const std::string& text);
-std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish);
+std::string sse_content_chunk(const CompletionIds& ids, const std::string& text,
+                              const nlohmann::json& logprobs = nullptr);
+std::string sse_finish_chunk(const CompletionIds& ids, FinishReason finish,
+                             const nlohmann::json& logprobs = nullptr);
 std::string sse_usage_chunk(const CompletionIds& ids, const StreamUsage& usage);
 std::string sse_error(const std::string& error_body);
 inline constexpr const char* kSseDone = "data: [DONE]\n\n";

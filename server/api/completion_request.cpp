@@ -48,7 +48,7 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(std::string_v
   if (echo) return unprocessable("echo is not supported", "echo");
   if (suffix) return unprocessable("suffix is not supported", "suffix");
   if (best_of != 1) return unprocessable("only best_of = 1 is supported", "best_of");
-  if (auto e = parse_generation_fields(j, vocab_size, r)) return *e;
+  if (auto e = parse_generation_fields(j, vocab_size, /*text_completion=*/true, r)) return *e;
   return r;
 }
 

@@ -116,6 +116,15 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
           ss.evicted_pressure, was.evicted_pressure);
   advance("trimserve_engine_steps_total", "Engine steps (one batched forward pass each).", {},
           s.steps, last_.steps);
+  const char* kEndedHelp = "Requests the engine loop ended early, by cause.";
+  advance("trimserve_requests_ended_total", kEndedHelp, {{"cause", "engine_error"}}, s.errors,
+          last_.errors);
+  advance("trimserve_requests_ended_total", kEndedHelp, {{"cause", "deadline"}},
+          s.deadlines_exceeded, last_.deadlines_exceeded);
+  advance("trimserve_requests_ended_total", kEndedHelp, {{"cause", "too_large"}}, s.too_large,
+          last_.too_large);
+  registry_.gauge("trimserve_engine_healthy", "1 when the engine's last step succeeded.")
+      .set(s.last_step_failed ? 0.0 : 1.0);
   last_ = s;
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "scheduler/engine_loop.h"
-#include "server/api/chat_call.h"
+#include "server/api/generation_call.h"
 #include "server/metrics/registry.h"
 
 namespace trimserve::api {

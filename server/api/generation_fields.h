@@ -1,9 +1,14 @@
 // The generation fields /v1/chat/completions and /v1/completions share: max_tokens /
 // max_completion_tokens, temperature, top_p, top_k, min_p, seed, n (must be 1), stop,
-// presence/frequency/repetition penalty, logprobs/top_logprobs (refused for now: 422), user,
-// stream, stream_options.include_usage, ignore_eos, and trimserve's session_id, kv_policy,
-// kv_budget. Wrong JSON types are 400 naming the field; values out of range 422
-// (sampling_params.h's rules, against the model's vocabulary size).
+// presence/frequency/repetition penalty, logprobs, user, stream, stream_options.include_usage,
+// ignore_eos, and trimserve's session_id, kv_policy, kv_budget. Wrong JSON types are 400
+// naming the field; values out of range 422 (sampling_params.h's rules, against the model's
+// vocabulary size).
+//
+// Logprobs are asked for the way each OpenAI endpoint spells it: chat completions take
+// `logprobs: true` plus `top_logprobs: N` (N > 0 needs logprobs); legacy completions take
+// `logprobs: N`, the number of alternatives (0 = the sampled token's alone). N is at most
+// kMaxTopLogprobs (20, as vLLM's default max_logprobs; OpenAI allows 5 for completions).
 #pragma once
 
 #include <cstdint>
@@ -29,7 +34,8 @@ struct GenerationFields {
 };
 
 // Reads them from the request object `j`; the error to answer with, if any.
+// `text_completion`: the request is /v1/completions (its `logprobs` is a number).
 std::optional<ApiError> parse_generation_fields(const nlohmann::json& j, int64_t vocab_size,
-                                                GenerationFields& out);
+                                                bool text_completion, GenerationFields& out);
 
 }  // namespace trimserve::api

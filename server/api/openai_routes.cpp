@@ -5,7 +5,7 @@
 
 #include "scheduler/kv_settings.h"
 #include "server/api/api_error.h"
-#include "server/api/chat_call.h"
+#include "server/api/generation_call.h"
 #include "server/api/chat_request.h"
 #include "server/api/completion_request.h"
 #include "server/api/daemon_metrics.h"
@@ -142,7 +142,8 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
   if (!gen.max_tokens_given) gen.sampling.max_tokens = room;
   auto kv = resolve_request_kv(ctx_.default_kv, gen.kv, tenant.kv_budget_cap, *ctx_.model);
   if (!kv.ok()) return reject(*writer, tenant.name, unprocessable(kv.status().message()));
-  if (auto limited = ctx_.tenants->admit(tenant, prompt_len + gen.sampling.max_tokens)) {
+  const int64_t charged = prompt_len + gen.sampling.max_tokens;
+  if (auto limited = ctx_.tenants->admit(tenant, charged)) {
     return reject(*writer, tenant.name, *limited);
   }
   GenerationRequest g;
@@ -155,11 +156,26 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
     const std::string header = request.header("x-session-id");
     if (!header.empty()) g.session_id = header;
   }
+  if (ctx_.request_timeout_s > 0) {
+    g.deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(ctx_.request_timeout_s));
+  }
   auto stream = ctx_.loop->submit(std::move(g));
-  auto call = std::make_shared<ChatCall>(std::move(stream), std::move(writer),
-                                         new_completion_ids(ctx_.served_model, text_completion),
-                                         gen.stream, gen.include_usage, tenant.name,
-                                         started, ctx_.observer);
+  CallSpec spec;
+  spec.ids = new_completion_ids(ctx_.served_model, text_completion);
+  spec.stream = gen.stream;
+  spec.include_usage = gen.include_usage;
+  spec.tenant = tenant.name;
+  spec.started = started;
+  if (gen.sampling.logprobs) spec.logprobs_tokenizer = ctx_.tokenizer;
+  // tokens_per_min charged prompt + max_tokens; what was not generated goes back.
+  CallObserver observer = [tenants = ctx_.tenants, policy = &tenant, charged, prompt_len,
+                           outer = ctx_.observer](const CallRecord& r) {
+    tenants->refund(*policy, charged - prompt_len - r.tokens_streamed);
+    if (outer) outer(r);
+  };
+  auto call = std::make_shared<GenerationCall>(std::move(stream), std::move(writer),
+                                               std::move(spec), std::move(observer));
   call->start();
 }
 

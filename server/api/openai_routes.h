@@ -23,7 +23,7 @@
 #include "engine/tokenizer.h"
 #include "kvpool/types.h"
 #include "scheduler/engine_loop.h"
-#include "server/api/chat_call.h"
+#include "server/api/generation_call.h"
 #include "server/api/generation_fields.h"
 #include "server/api/tenants.h"
 #include "server/http/http_server.h"
@@ -38,12 +38,14 @@ struct ServingContext {
   int64_t max_model_len = 0;       // prompt + completion tokens
   int64_t max_prompt_tokens = 0;   // server.limits.max_prompt_tokens; 0 = max_model_len
   int64_t max_queue = 0;           // server.limits.max_queue: more queued requests get 503
+  double request_timeout_s = 0;    // server.limits.request_timeout_s: arrival to last token;
+                                   // 0 = no deadline (past it: 504, or an SSE error event)
   SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
   EngineLoop* loop = nullptr;
   Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits
   CallObserver observer;           // every finished generation request (metrics); may be empty
   class DaemonMetrics* metrics = nullptr;  // GET /metrics and refused-request counts; may be null
-  std::function<bool()> ready;     // model loaded, engine healthy, not draining
+  std::function<bool()> ready;     // model loaded, engine healthy, not draining; null = ready
 };
 
 class OpenAiRoutes {

@@ -137,4 +137,13 @@ std::optional<ApiError> Tenants::admit(const TenantPolicy& tenant, int64_t token
   return std::nullopt;
 }
 
+void Tenants::refund(const TenantPolicy& tenant, int64_t tokens) {
+  if (tenant.tokens_per_min <= 0 || tokens <= 0) return;
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(tenant.name);
+  if (it == buckets_.end()) return;
+  it->second.tokens = std::min(static_cast<double>(tenant.tokens_per_min),
+                               it->second.tokens + static_cast<double>(tokens));
+}
+
 }  // namespace trimserve::api

@@ -5,9 +5,11 @@
 // key is hashed and looked up, so no plain key stays in memory and none is ever logged. No
 // tenants configured = one open tenant "default" (no key needed).
 //
-// Rate limits are token buckets refilled continuously: requests_per_min and tokens_per_min
-// (prompt + max_tokens charged at admission); a request over a limit is refused with the
-// seconds after which it would pass (429 + Retry-After).
+// Rate limits are token buckets refilled continuously: requests_per_min and tokens_per_min.
+// A request is charged prompt + max_tokens at admission, since that is what it may use; when
+// it ends, what it did not generate is refunded, so tokens_per_min counts prompt + generated
+// tokens. A request over a limit is refused with the seconds after which it would pass
+// (429 + Retry-After).
 //
 // Threading: authenticate() is const and lock-free; admit() locks one mutex per tenant. HTTP
 // I/O threads call both.
@@ -54,6 +56,10 @@ class Tenants {
   // Charges one request and `tokens` against the tenant's per-minute limits; 429 with
   // retry_after_s when either would go negative (nothing is charged then).
   std::optional<ApiError> admit(const TenantPolicy& tenant, int64_t tokens);
+
+  // Gives back `tokens` an admitted request was charged for and did not use (its bucket never
+  // grows past one minute's worth).
+  void refund(const TenantPolicy& tenant, int64_t tokens);
 
  private:
   struct Bucket {

@@ -145,10 +145,23 @@ int serve_main(int argc, char** argv) {
   sched.quantum_tokens = c.scheduler.fairness_quantum_tokens;
   sched.prefill_chunk = c.engine.prefill_chunk;
   std::vector<TenantSchedule> tenants;
-  for (const DaemonConfig::Tenant& t : c.tenants) {
-    tenants.push_back({t.name, t.weight, t.priority, t.limits.max_concurrent});
+  for (size_t i = 0; i < c.tenants.size(); ++i) {
+    const DaemonConfig::Tenant& t = c.tenants[i];
+    // kv_share of the pool, in whole pages; a share too small for one sequence at the model's
+    // budget would refuse every request of the tenant, so it is a configuration error.
+    int64_t max_pages = 0;
+    if (t.limits.kv_share < 1.0) {
+      max_pages = static_cast<int64_t>(t.limits.kv_share * static_cast<double>(pages));
+      if (max_pages < one_sequence) {
+        return report("serve", invalid_argument(fmt::format(
+                                   "tenants[{}].limits.kv_share: {} of the pool is {} pages, less "
+                                   "than one sequence needs ({} pages)",
+                                   i, t.limits.kv_share, max_pages, one_sequence)));
+      }
+    }
+    tenants.push_back({t.name, t.weight, t.priority, t.limits.max_concurrent, max_pages});
   }
-  if (tenants.empty()) tenants.push_back({"default", 1.0, 0, 0});
+  if (tenants.empty()) tenants.push_back({"default", 1.0, 0, 0, 0});
   auto scheduler = Scheduler::create(sched, tenants, clock);
   if (!scheduler.ok()) return report("serve", scheduler.status());
 
@@ -177,7 +190,8 @@ int serve_main(int argc, char** argv) {
   ctx.tenants = &api_tenants;
   ctx.metrics = &metrics;
   ctx.observer = [&metrics](const api::CallRecord& r) { metrics.record(r); };
-  ctx.ready = [&draining] { return !draining.load(); };
+  ctx.request_timeout_s = c.server.limits.request_timeout_s;
+  ctx.ready = [&draining, &loop] { return !draining.load() && loop.healthy(); };
   api::OpenAiRoutes routes(ctx);
 
   http::HttpLimits limits;

@@ -1,7 +1,8 @@
 // EngineLoop over the real CPU engine (tiny model): batched steps give every request exactly
 // the tokens it gets alone (greedy), sessions reuse their cache across turns, a full stream
-// pauses only its own request, cancellation frees the pages, errors arrive as error events,
-// and the threaded loop serves concurrent submitters.
+// pauses only its own request, cancellation and deadlines free the pages, errors arrive as
+// error events, logprobs ride with their tokens, a tenant's KV share holds its requests and
+// idle sessions under the cap, and the threaded loop serves concurrent submitters.
 #include "scheduler/engine_loop.h"
 
 #include <catch2/catch.hpp>
@@ -45,15 +46,15 @@ struct Core {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<EngineLoop> loop;
 
-  explicit Core(int64_t pages = 2048, int64_t max_batched = 256)
+  explicit Core(int64_t pages = 2048, int64_t max_batched = 256, int64_t b_max_pages = 0)
       : rig(testing::make_engine_rig(weights, pages)) {
     sessions = std::move(SessionManager::create(*rig.engine, *rig.pool, clock, {})).value();
     SchedulerOptions o;
     o.max_batched_tokens = max_batched;
     o.prefill_chunk = 32;  // prompts span several compression boundaries
-    scheduler = std::move(Scheduler::create(o, {TenantSchedule{"default"}, TenantSchedule{"b"}},
-                                            clock))
-                    .value();
+    TenantSchedule b{"b"};
+    b.max_pages = b_max_pages;
+    scheduler = std::move(Scheduler::create(o, {TenantSchedule{"default"}, b}, clock)).value();
     loop = std::make_unique<EngineLoop>(*rig.engine, *rig.pool, *sessions, *scheduler,
                                         *tokenizer, std::vector<int64_t>{});
   }
@@ -85,16 +86,31 @@ void drain(TokenStream& s, Collected& c) {
   }
 }
 
+// Steps the loop until the stream's final event.
+Collected run_to_end(Core& core, TokenStream& s) {
+  Collected c;
+  int guard = 0;
+  while (!c.last && ++guard < 1000) {
+    core.loop->step_once();
+    drain(s, c);
+  }
+  REQUIRE(c.last);
+  return c;
+}
+
 Tokens run_alone(const Tokens& prompt, int64_t max_tokens) {
   Core core;
   auto s = core.loop->submit(request(prompt, max_tokens));
-  Collected c;
-  while (!c.last) {
-    core.loop->step_once();
-    drain(*s, c);
-  }
+  const Collected c = run_to_end(core, *s);
   REQUIRE(c.last->kind == StreamEvent::Kind::kFinished);
   return c.tokens;
+}
+
+// Pages held by a tenant's idle sessions.
+int64_t idle_pages(Core& core, const std::string& tenant) {
+  int64_t pages = 0;
+  for (SeqId seq : core.sessions->store().idle_sequences(tenant)) pages += core.rig.pool->pages_held(seq);
+  return pages;
 }
 
 }  // namespace
@@ -213,6 +229,134 @@ TEST_CASE("bad requests get an error event and the loop keeps serving", "[engine
     drain(*s3, c);
   }
   CHECK(c.last->kind == StreamEvent::Kind::kFinished);
+  CHECK(core.rig.pool->check_invariants().ok());
+}
+
+TEST_CASE("a deadline ends the request within one iteration and frees its pages",
+          "[engine_loop]") {
+  Core core;
+  GenerationRequest expired = request(ids(20, 1), 5);
+  expired.deadline = std::chrono::steady_clock::now() - 1ms;
+  auto s1 = core.loop->submit(expired);
+  core.loop->step_once();
+  auto e1 = s1->pop(0ms);
+  REQUIRE(e1);
+  CHECK(e1->kind == StreamEvent::Kind::kError);
+  CHECK(e1->error.code() == ErrorCode::kDeadlineExceeded);
+  // A running request: it streams, then its deadline passes between two iterations.
+  GenerationRequest running = request(ids(20, 2), 1000);
+  running.deadline = std::chrono::steady_clock::now() + 300ms;
+  auto s2 = core.loop->submit(running);
+  Collected c;
+  while (c.tokens.size() < 3) {
+    core.loop->step_once();
+    drain(*s2, c);
+  }
+  CHECK(core.rig.pool->stats().pages_used > 0);
+  std::this_thread::sleep_until(*running.deadline + 1ms);
+  core.loop->step_once();
+  drain(*s2, c);
+  REQUIRE(c.last);
+  CHECK(c.last->error.code() == ErrorCode::kDeadlineExceeded);
+  CHECK(c.last->error.message().find("deadline") != std::string::npos);
+  CHECK(core.rig.pool->stats().pages_used == 0);
+  CHECK(core.scheduler->num_running() == 0);
+  const EngineLoopStats st = core.loop->stats();
+  CHECK(st.deadlines_exceeded == 2);
+  CHECK(st.errors == 0);  // a deadline is not an engine error
+  CHECK(!st.last_step_failed);
+}
+
+TEST_CASE("logprobs ride with their tokens", "[engine_loop]") {
+  Core core;
+  GenerationRequest r = request(ids(20, 4), 6);
+  r.sampling.logprobs = true;
+  r.sampling.top_logprobs = 3;
+  auto s = core.loop->submit(r);
+  int tokens = 0;
+  int guard = 0;
+  for (bool done = false; !done && ++guard < 200;) {
+    core.loop->step_once();
+    while (auto e = s->pop(0ms)) {
+      if (e->kind != StreamEvent::Kind::kToken) {
+        CHECK(e->kind == StreamEvent::Kind::kFinished);
+        done = true;
+        break;
+      }
+      ++tokens;
+      REQUIRE(e->logprobs);
+      CHECK(e->logprobs->token == e->token);
+      REQUIRE(e->logprobs->top_logprobs.size() == 3);
+      // Greedy: the chosen token is the most likely one.
+      CHECK(e->logprobs->top_logprobs[0].token == e->token);
+      CHECK(e->logprobs->logprob <= 0.0f);
+    }
+  }
+  CHECK(tokens == 6);
+  // Without the flag, no logprobs are computed.
+  auto plain = core.loop->submit(request(ids(20, 4), 2));
+  core.loop->step_once();
+  auto e = plain->pop(0ms);
+  REQUIRE(e);
+  CHECK(!e->logprobs);
+}
+
+TEST_CASE("a tenant's KV share holds its requests and idle sessions under the cap",
+          "[engine_loop][kv_share]") {
+  // One session turn's footprint, measured on a core without shares.
+  int64_t one_session = 0;
+  {
+    Core probe;
+    GenerationRequest r = request(ids(30, 1), 4);
+    r.session_id = "probe";
+    auto s = probe.loop->submit(r);
+    run_to_end(probe, *s);
+    one_session = idle_pages(probe, "default");
+  }
+  REQUIRE(one_session > 0);
+  const int64_t cap = 2 * one_session + one_session / 2;  // room for two idle sessions
+  Core core(2048, 256, cap);
+  for (int i = 0; i < 3; ++i) {  // the unlimited tenant parks three sessions
+    GenerationRequest r = request(ids(30, 100 + i), 4);
+    r.session_id = "d" + std::to_string(i);
+    auto s = core.loop->submit(r);
+    CHECK(run_to_end(core, *s).last->kind == StreamEvent::Kind::kFinished);
+  }
+  const int64_t default_pages = idle_pages(core, "default");
+  // Pages of all of b's sessions, running or idle.
+  auto b_pages = [&] {
+    int64_t pages = 0;
+    for (int i = 0; i < 5; ++i) {
+      auto info = core.sessions->store().info({"b", "s" + std::to_string(i)});
+      if (info.ok()) pages += core.rig.pool->pages_held(info->seq);
+    }
+    return pages;
+  };
+  int64_t peak = 0;
+  for (int i = 0; i < 5; ++i) {
+    GenerationRequest r = request(ids(30, i), 4);
+    r.tenant = "b";
+    r.session_id = "s" + std::to_string(i);
+    auto s = core.loop->submit(r);
+    Collected c;
+    while (!c.last) {
+      core.loop->step_once();
+      drain(*s, c);
+      peak = std::max(peak, b_pages());
+      CHECK(b_pages() <= cap);
+    }
+    CHECK(c.last->kind == StreamEvent::Kind::kFinished);
+    CHECK(c.last->usage.completion_tokens == 4);
+  }
+  core.loop->step_once();
+  CHECK(b_pages() <= cap);
+  CHECK(peak > one_session);  // the share was really used, not trivially far from the cap
+  // b's oldest sessions went for its newest; the other tenant lost nothing.
+  CHECK(core.sessions->store().info({"b", "s4"}).ok());
+  CHECK(!core.sessions->store().info({"b", "s0"}).ok());
+  CHECK(core.sessions->stats().sessions.evicted_limit >= 3);
+  CHECK(idle_pages(core, "default") == default_pages);
+  CHECK(core.sessions->store().idle_sequences("default").size() == 3);
   CHECK(core.rig.pool->check_invariants().ok());
 }
 

@@ -1,12 +1,15 @@
 // Scheduler state machine with a fake KV pool and a fake engine loop (DESIGN.md §5): steps mix
 // decode and prefill under max_batched_tokens, prompts are chunked, admission needs only the
 // first chunk's pages, preemption takes the latest low-priority request and it recomputes,
-// per-tenant concurrency and priority hold, and a flooding tenant gets only its weighted share.
+// per-tenant concurrency and priority hold, KV shares bound a tenant's pages, requests that can
+// never fit are refused instead of preempted forever, and a flooding tenant gets only its
+// weighted share.
 #include "scheduler/scheduler.h"
 
 #include <catch2/catch.hpp>
 #include <map>
 #include <numeric>
+#include <set>
 #include <vector>
 
 #include "tests/support/fake_clock.h"
@@ -30,6 +33,14 @@ class FakeKv final : public KvCapacity {
     return pages_ - used;
   }
   int64_t pages_held(RequestId id) const override { return ceil_div(tokens_of(id)); }
+  int64_t tenant_pages(const std::string& tenant) const override {
+    int64_t pages = 0;
+    for (const auto& [id, t] : held_) {
+      if (tenant_of_.at(id) == tenant) pages += ceil_div(t);
+    }
+    return pages;
+  }
+  void set_tenant(RequestId id, const std::string& tenant) { tenant_of_[id] = tenant; }
   void add(RequestId id, int64_t n) { held_[id] += n; }
   void release(RequestId id) { held_.erase(id); }
   int64_t tokens_of(RequestId id) const {
@@ -42,6 +53,7 @@ class FakeKv final : public KvCapacity {
   int64_t pages_;
   int64_t b_;
   std::map<RequestId, int64_t> held_;
+  std::map<RequestId, std::string> tenant_of_;
 };
 
 // The engine loop's part: run the plan on the fake pool, count sampled tokens, report the
@@ -53,6 +65,7 @@ struct Loop {
   std::map<RequestId, int64_t> max_new;
   std::map<RequestId, int64_t> generated;
   std::vector<RequestId> done;
+  std::vector<RequestId> refused;  // too_large
   int64_t steps = 0;
 
   BatchPlan step() {
@@ -60,6 +73,10 @@ struct Loop {
     for (RequestId id : plan.preempted) {
       kv.release(id);
       // Recompute: what was generated will be fed again, and sampling continues from there.
+    }
+    for (RequestId id : plan.too_large) {
+      kv.release(id);
+      refused.push_back(id);
     }
     std::vector<RequestId> finished;
     for (const BatchItem& item : plan.items) {
@@ -85,6 +102,7 @@ struct Loop {
     r.max_new_tokens = max_new_tokens;
     r.cached_tokens = cached;
     REQUIRE(s.submit(r).ok());
+    kv.set_tenant(id, tenant);
     max_new[id] = max_new_tokens;
     if (cached > 0) kv.add(id, cached);
   }
@@ -98,8 +116,8 @@ std::unique_ptr<Scheduler> make(const SchedulerOptions& o, std::vector<TenantSch
 }
 
 TenantSchedule tenant(const std::string& name, double weight = 1.0, int priority = 0,
-                      int64_t max_concurrent = 0) {
-  return TenantSchedule{name, weight, priority, max_concurrent};
+                      int64_t max_concurrent = 0, int64_t max_pages = 0) {
+  return TenantSchedule{name, weight, priority, max_concurrent, max_pages};
 }
 
 }  // namespace
@@ -253,6 +271,74 @@ TEST_CASE("tenants: concurrency caps, priority classes", "[scheduler]") {
   loop2.submit(1, "low", 10, 2);
   loop2.submit(2, "high", 10, 2);
   CHECK(loop2.step().started == std::vector<RequestId>{2});
+}
+
+TEST_CASE("a tenant's KV share bounds its pages; the other tenants keep the rest",
+          "[scheduler][kv_share]") {
+  FakeClock clock;
+  SchedulerOptions o;
+  o.max_batched_tokens = 256;
+  auto s = make(o, {tenant("small", 1.0, 0, 0, /*max_pages=*/10), tenant("big")}, clock);
+  FakeKv kv(40, 4);
+  Loop loop{*s, kv};
+  // Each request grows to 20 tokens = 5 pages: small's five would take 25 pages at once.
+  for (RequestId id = 1; id <= 5; ++id) loop.submit(id, "small", 12, 8);
+  for (RequestId id = 6; id <= 8; ++id) loop.submit(id, "big", 12, 8);
+  std::set<RequestId> preempted;
+  int guard = 0;
+  while (loop.done.size() < 8 && ++guard < 500) {
+    const BatchPlan p = loop.step();
+    preempted.insert(p.preempted.begin(), p.preempted.end());
+    CHECK(kv.tenant_pages("small") <= 10);
+    CHECK(kv.free_pages() >= 0);
+  }
+  CHECK(loop.done.size() == 8);
+  CHECK(loop.refused.empty());
+  for (RequestId id = 1; id <= 8; ++id) CHECK(loop.generated[id] == 8);
+  // Only small's own requests made room under its share; big's three (15 pages) always fit.
+  for (RequestId id : preempted) CHECK(id <= 5);
+  CHECK(s->tenant_stats("big").preempted == 0);
+}
+
+TEST_CASE("a request that can never fit is refused instead of preempted forever",
+          "[scheduler][kv_share]") {
+  FakeClock clock;
+  SchedulerOptions o;
+  o.max_batched_tokens = 256;
+  {
+    // Grows to 28 tokens = 7 pages under a share of 3: refused when its next token does not
+    // fit and nothing else of the tenant is there to preempt.
+    auto s = make(o, {tenant("small", 1.0, 0, 0, /*max_pages=*/3), tenant("other")}, clock);
+    FakeKv kv(100, 4);
+    Loop loop{*s, kv};
+    loop.submit(1, "small", 8, 20);
+    loop.submit(2, "other", 8, 20);
+    int guard = 0;
+    while (loop.done.size() + loop.refused.size() < 2 && ++guard < 100) loop.step();
+    CHECK(loop.refused == std::vector<RequestId>{1});
+    CHECK(loop.done == std::vector<RequestId>{2});
+    // The prefill sampled one token and 4 decode steps filled its 3 pages (12 tokens); the
+    // 13th token needs a fourth.
+    CHECK(loop.generated[1] == 5);
+    CHECK(s->num_running() == 0);
+    CHECK(s->num_waiting() == 0);
+    // A first chunk larger than the whole share is refused at admission.
+    loop.submit(3, "small", 40, 1);
+    const BatchPlan p = loop.step();
+    CHECK(p.too_large == std::vector<RequestId>{3});
+    CHECK(s->tenant_stats("small").waiting == 0);
+  }
+  {
+    // The same for the pool itself: a lone request that outgrows every page.
+    auto s = make(o, {tenant("a")}, clock);
+    FakeKv kv(3, 4);
+    Loop loop{*s, kv};
+    loop.submit(1, "a", 8, 20);
+    int guard = 0;
+    while (loop.refused.empty() && ++guard < 100) loop.step();
+    CHECK(loop.refused == std::vector<RequestId>{1});
+    CHECK(s->num_running() == 0);
+  }
 }
 
 TEST_CASE("cancel and validation", "[scheduler]") {

@@ -142,5 +142,39 @@ TEST_CASE("completion requests: prompt forms and refused options", "[api]") {
   CHECK(status(R"({"model":"m","prompt":{"x":1}})") == 400);
   CHECK(status(R"({"model":"m"})") == 400);
   CHECK(status(R"({"model":"m","prompt":"x","echo":true})") == 422);
-  CHECK(status(R"({"model":"m","prompt":"x","logprobs":true})") == 422);
+  // Legacy completions spell logprobs as a count of alternatives.
+  CHECK(status(R"({"model":"m","prompt":"x","logprobs":true})") == 400);
+  CHECK(status(R"({"model":"m","prompt":"x","logprobs":21})") == 422);
+  CHECK(status(R"({"model":"m","prompt":"x","logprobs":-1})") == 422);
+  auto lp = parse(R"({"model":"m","prompt":"x","logprobs":3})");
+  REQUIRE(std::holds_alternative<CompletionRequest>(lp));
+  CHECK(std::get<CompletionRequest>(lp).sampling.logprobs);
+  CHECK(std::get<CompletionRequest>(lp).sampling.top_logprobs == 3);
+  auto zero = parse(R"({"model":"m","prompt":"x","logprobs":0})");
+  REQUIRE(std::holds_alternative<CompletionRequest>(zero));
+  CHECK(std::get<CompletionRequest>(zero).sampling.logprobs);
+  CHECK(std::get<CompletionRequest>(zero).sampling.top_logprobs == 0);
+  auto none = parse(R"({"model":"m","prompt":"x","logprobs":null})");
+  REQUIRE(std::holds_alternative<CompletionRequest>(none));
+  CHECK(!std::get<CompletionRequest>(none).sampling.logprobs);
+}
+
+TEST_CASE("chat logprobs: a flag plus top_logprobs", "[api]") {
+  auto parse = [](const std::string& fields) {
+    return parse_chat_request(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" +
+                                  fields + "}",
+                              1000);
+  };
+  auto ok = parse(R"("logprobs": true, "top_logprobs": 2)");
+  REQUIRE(std::holds_alternative<ChatRequest>(ok));
+  CHECK(std::get<ChatRequest>(ok).sampling.logprobs);
+  CHECK(std::get<ChatRequest>(ok).sampling.top_logprobs == 2);
+  auto without = parse(R"("top_logprobs": 2)");
+  REQUIRE(std::holds_alternative<ApiError>(without));
+  CHECK(std::get<ApiError>(without).status == 422);
+  CHECK(std::get<ApiError>(without).param == "top_logprobs");
+  auto count = parse(R"("logprobs": 3)");
+  REQUIRE(std::holds_alternative<ApiError>(count));
+  CHECK(std::get<ApiError>(count).status == 400);
+  CHECK(std::get<ApiError>(count).param == "logprobs");
 }

@@ -84,3 +84,22 @@ TEST_CASE("per-minute request and token limits refill over time", "[tenants]") {
   // More than a whole minute's tokens can never pass: 422, not a retry.
   CHECK(t.admit(acme, 5000)->status == 422);
 }
+
+TEST_CASE("tokens a request did not generate are refunded, up to a minute's worth", "[tenants]") {
+  testing::FakeClock clock;
+  DaemonConfig::Tenant a = tenant("acme");
+  a.api_keys = {"k"};
+  a.limits.tokens_per_min = 1000;
+  Tenants t({a}, clock);
+  const TenantPolicy& acme = *std::get<const TenantPolicy*>(t.authenticate("Bearer k"));
+  CHECK(!t.admit(acme, 900));  // charged prompt + max_tokens
+  CHECK(t.admit(acme, 500));   // 100 left
+  t.refund(acme, 600);         // it stopped early: 600 of its max_tokens unused
+  CHECK(!t.admit(acme, 700));
+  CHECK(t.admit(acme, 1));     // 0 left
+  t.refund(acme, 5000);        // never more than the bucket holds
+  CHECK(!t.admit(acme, 1000));
+  CHECK(t.admit(acme, 1));
+  t.refund(acme, -5);          // nothing to give back
+  CHECK(t.admit(acme, 1));
+}

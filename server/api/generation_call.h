@@ -1,5 +1,5 @@
-// ChatCall: one /v1/chat/completions request in flight, between the engine loop's TokenStream
-// and the client's HTTP connection — without a thread of its own.
+// GenerationCall: one /v1/chat/completions or /v1/completions request in flight, between the
+// engine loop's TokenStream and the client's HTTP connection — without a thread of its own.
 //
 // The stream's on_event hook and the writer's `written` callbacks drive pump(): it takes one
 // event at a time and writes it only after the previous write was accepted by the socket, so
@@ -8,40 +8,57 @@
 // sequence at its next iteration.
 //
 // Non-streaming calls collect the text and answer once. Streaming calls start the SSE
-// response at the first token, so an error that comes first (a busy session, no KV room) is
-// still a proper HTTP error status; an error after tokens is sent as an SSE error event.
+// response at the first token, so an error that comes first (a busy session, no KV room, the
+// deadline) is still a proper HTTP error status; an error after tokens is sent as an SSE error
+// event. Logprobs, when asked for, travel with the text they belong to: a token whose text is
+// held back (a partial character, a possible stop string) has its logprobs sent with the next
+// chunk that carries text, or with the finish chunk.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "engine/tokenizer.h"
 #include "scheduler/token_stream.h"
 #include "server/api/chat_response.h"
+#include "server/api/logprobs_json.h"
 #include "server/http/http_server.h"
 
 namespace trimserve::api {
 
-// What a finished call reports, once (the access log line and the request metrics).
+// What a finished call reports, once (the access log line, the request metrics, the tenant's
+// token refund).
 struct CallRecord {
   std::string id;
   std::string tenant;
   int status = 200;  // HTTP status answered (200 also when a stream ended in an error event)
   std::string finish;  // "stop" | "length" | "error" | "cancelled"
-  StreamUsage usage;
+  StreamUsage usage;   // zero unless the generation finished
+  int64_t tokens_streamed = 0;  // tokens the engine produced for the call, however it ended
   double ttft_s = -1;  // first token after the request arrived; -1 if none
   double e2e_s = 0;
 };
 using CallObserver = std::function<void(const CallRecord&)>;
 
-class ChatCall : public std::enable_shared_from_this<ChatCall> {
+struct CallSpec {
+  CompletionIds ids;
+  bool stream = false;
+  bool include_usage = false;
+  std::string tenant;
+  std::chrono::steady_clock::time_point started;  // when the request arrived
+  // Non-null: the request asked for logprobs; renders them (must outlive the call).
+  const Tokenizer* logprobs_tokenizer = nullptr;
+};
+
+class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
  public:
-  // `started` is when the request arrived; `observer` (may be empty) gets the CallRecord.
-  ChatCall(std::shared_ptr<TokenStream> stream, std::shared_ptr<http::ResponseWriter> writer,
-           CompletionIds ids, bool stream_response, bool include_usage, std::string tenant,
-           std::chrono::steady_clock::time_point started, CallObserver observer);
+  // `observer` (may be empty) gets the CallRecord.
+  GenerationCall(std::shared_ptr<TokenStream> stream, std::shared_ptr<http::ResponseWriter> writer,
+                 CallSpec spec, CallObserver observer);
 
   // Hooks the stream and the writer up; call once.
   void start();
@@ -53,12 +70,12 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   void finish_stream(const StreamEvent& e);
   // Logs the access line and calls the observer, once.
   void record(int status, const std::string& finish, const StreamUsage& usage);
+  // The logprobs of the tokens since the last call (null when not asked for or none).
+  nlohmann::json take_logprobs();
 
   std::shared_ptr<TokenStream> stream_;
   std::shared_ptr<http::ResponseWriter> writer_;
-  CompletionIds ids_;
-  bool streaming_;
-  bool include_usage_;
+  CallSpec spec_;
 
   // Held for a whole pump(): the loop thread (on_event) and the connection's strand (written)
   // both pump, and events must reach the socket in order. Recursive in case a writer runs a
@@ -68,8 +85,8 @@ class ChatCall : public std::enable_shared_from_this<ChatCall> {
   bool started_ = false;   // SSE headers sent
   bool done_ = false;
   std::string text_;       // non-streaming: the answer so far
-  std::string tenant_;
-  std::chrono::steady_clock::time_point started_at_;
+  std::optional<LogprobsJson> logprobs_;
+  int64_t tokens_ = 0;
   double ttft_s_ = -1;
   bool recorded_ = false;
   CallObserver observer_;

@@ -1,4 +1,4 @@
-#include "server/api/chat_call.h"
+#include "server/api/generation_call.h"
 
 #include <chrono>
 
@@ -10,31 +10,30 @@
 
 namespace trimserve::api {
 
-
-ChatCall::ChatCall(std::shared_ptr<TokenStream> stream,
-                   std::shared_ptr<http::ResponseWriter> writer, CompletionIds ids,
-                   bool stream_response, bool include_usage, std::string tenant,
-                   std::chrono::steady_clock::time_point started, CallObserver observer)
+GenerationCall::GenerationCall(std::shared_ptr<TokenStream> stream,
+                               std::shared_ptr<http::ResponseWriter> writer, CallSpec spec,
+                               CallObserver observer)
     : stream_(std::move(stream)),
       writer_(std::move(writer)),
-      ids_(std::move(ids)),
-      streaming_(stream_response),
-      include_usage_(include_usage),
-      tenant_(std::move(tenant)),
-      started_at_(started),
-      observer_(std::move(observer)) {}
+      spec_(std::move(spec)),
+      observer_(std::move(observer)) {
+  if (spec_.logprobs_tokenizer != nullptr) {
+    logprobs_.emplace(*spec_.logprobs_tokenizer, spec_.ids.text_completion);
+  }
+}
 
-void ChatCall::record(int status, const std::string& finish, const StreamUsage& usage) {
+void GenerationCall::record(int status, const std::string& finish, const StreamUsage& usage) {
   if (recorded_) return;
   recorded_ = true;
   CallRecord r;
-  r.id = ids_.id;
-  r.tenant = tenant_;
+  r.id = spec_.ids.id;
+  r.tenant = spec_.tenant;
   r.status = status;
   r.finish = finish;
   r.usage = usage;
+  r.tokens_streamed = tokens_;
   r.ttft_s = ttft_s_;
-  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started).count();
   // The access log: no body, no key, only what operators need to follow a request.
   named_logger("access")->info(
       "request id={} tenant={} status={} finish={} prompt_tokens={} completion_tokens={} "
@@ -44,9 +43,13 @@ void ChatCall::record(int status, const std::string& finish, const StreamUsage& 
   if (observer_) observer_(r);
 }
 
-void ChatCall::start() {
+nlohmann::json GenerationCall::take_logprobs() {
+  return logprobs_ ? logprobs_->take() : nlohmann::json(nullptr);
+}
+
+void GenerationCall::start() {
   std::weak_ptr<TokenStream> weak_stream = stream_;
-  std::weak_ptr<ChatCall> weak_call = weak_from_this();
+  std::weak_ptr<GenerationCall> weak_call = weak_from_this();
   writer_->on_close([weak_stream, weak_call] {
     if (auto s = weak_stream.lock()) s->cancel();
     if (auto c = weak_call.lock()) {
@@ -58,7 +61,7 @@ void ChatCall::start() {
   stream_->set_on_event([self = shared_from_this()] { self->pump(); });
 }
 
-void ChatCall::write_then_pump(std::string data) {
+void GenerationCall::write_then_pump(std::string data) {
   writer_->write(std::move(data), [self = shared_from_this()] {
     {
       std::lock_guard lock(self->mu_);
@@ -68,24 +71,29 @@ void ChatCall::write_then_pump(std::string data) {
   });
 }
 
-void ChatCall::finish_stream(const StreamEvent& e) {
+void GenerationCall::finish_stream(const StreamEvent& e) {
   std::string tail;
-  if (!e.text.empty()) tail += sse_content_chunk(ids_, e.text);
-  tail += sse_finish_chunk(ids_, e.finish);
-  if (include_usage_) tail += sse_usage_chunk(ids_, e.usage);
+  if (!e.text.empty()) tail += sse_content_chunk(spec_.ids, e.text, take_logprobs());
+  tail += sse_finish_chunk(spec_.ids, e.finish, take_logprobs());
+  if (spec_.include_usage) tail += sse_usage_chunk(spec_.ids, e.usage);
   tail += kSseDone;
   writer_->write(std::move(tail));
   writer_->end();
 }
 
-void ChatCall::pump() {
+void GenerationCall::pump() {
   std::lock_guard lock(mu_);
   while (!done_ && !writing_) {
     std::optional<StreamEvent> e = stream_->pop(std::chrono::milliseconds(0));
     if (!e) return;
     if (e->kind != StreamEvent::Kind::kToken) done_ = true;
-    if (e->kind == StreamEvent::Kind::kToken && ttft_s_ < 0) {
-      ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+    if (e->kind == StreamEvent::Kind::kToken) {
+      ++tokens_;
+      if (ttft_s_ < 0) {
+        ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started)
+                      .count();
+      }
+      if (logprobs_ && e->logprobs) logprobs_->add(*e->logprobs);
     }
     if (e->kind == StreamEvent::Kind::kError) {
       const ApiError err = from_status(e->error);
@@ -99,11 +107,12 @@ void ChatCall::pump() {
       stream_->set_on_event({});  // releases this call
       return;
     }
-    if (!streaming_) {
+    if (!spec_.stream) {
       text_ += e->text;
       if (e->kind == StreamEvent::Kind::kFinished) {
         record(200, finish_reason_name(e->finish), e->usage);
-        writer_->send(200, "application/json", chat_completion(ids_, text_, e->finish, e->usage));
+        writer_->send(200, "application/json",
+                      chat_completion(spec_.ids, text_, e->finish, e->usage, take_logprobs()));
         stream_->set_on_event({});
       }
       continue;
@@ -112,7 +121,7 @@ void ChatCall::pump() {
     if (!started_) {
       started_ = true;
       writer_->begin_stream(200, "text/event-stream", {{"Cache-Control", "no-cache"}});
-      data += sse_role_chunk(ids_);
+      data += sse_role_chunk(spec_.ids);
     }
     if (e->kind == StreamEvent::Kind::kFinished) {
       record(200, finish_reason_name(e->finish), e->usage);
@@ -121,7 +130,7 @@ void ChatCall::pump() {
       stream_->set_on_event({});
       return;
     }
-    if (!e->text.empty()) data += sse_content_chunk(ids_, e->text);
+    if (!e->text.empty()) data += sse_content_chunk(spec_.ids, e->text, take_logprobs());
     if (data.empty()) continue;  // text held back (a partial character or stop string)
     writing_ = true;
     write_then_pump(std::move(data));
