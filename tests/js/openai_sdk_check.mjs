@@ -79,6 +79,27 @@ for await (const c of await client.completions.create({ model, prompt: "Once upo
 }
 check(streamed === tc.choices[0].text, "streamed completion equals the non-streamed one");
 
+// Logprobs: one entry per generated token, streamed or not, with the SDK's own types; the
+// greedy choice is each position's most likely token, and the bytes spell the text.
+const lp = await client.chat.completions.create({ model, messages: hello, max_tokens: 6, temperature: 0, logprobs: true, top_logprobs: 3 });
+const content = lp.choices[0].logprobs?.content ?? [];
+check(content.length === lp.usage.completion_tokens, `chat logprobs: ${content.length} entries for ${lp.usage.completion_tokens} tokens`);
+check(content.every((e) => e.top_logprobs.length === 3 && e.top_logprobs[0].token === e.token && e.logprob <= 0),
+      "chat logprobs: greedy token first among 3 alternatives");
+const bytes = Buffer.from(content.flatMap((e) => e.bytes)).toString("utf8");
+check(lp.choices[0].message.content.length > 0 && bytes.startsWith(lp.choices[0].message.content),
+      "chat logprobs: bytes spell the message");
+let streamedEntries = 0;
+for await (const c of await client.chat.completions.create({ model, messages: hello, max_tokens: 6, temperature: 0, logprobs: true, stream: true })) {
+  streamedEntries += c.choices[0]?.logprobs?.content?.length ?? 0;
+}
+check(streamedEntries === content.length, `streamed chat logprobs cover every token (${streamedEntries})`);
+const legacy = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, temperature: 0, logprobs: 2 });
+const ll = legacy.choices[0].logprobs;
+check(ll.tokens.length === 5 && ll.token_logprobs.length === 5 && ll.top_logprobs.length === 5 && ll.text_offset[0] === 0,
+      "completions logprobs: parallel arrays for 5 tokens");
+await expectError(OpenAI.UnprocessableEntityError, 422, { model, messages: hello, top_logprobs: 2 }, "top_logprobs without logprobs");
+
 const models = await client.models.list();
 check(models.data.length === 1 && models.data[0].id === model, "models.list");
 
