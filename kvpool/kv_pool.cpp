@@ -118,6 +118,7 @@ void KvPool::append(SeqId seq, std::span<const int32_t> positions,
   }
   s.stats.retained += t * num_lanes;
   s.stats.offered += t * num_lanes;
+  impl_->offered_total += t * num_lanes;
   s.stats.num_processed += t;
 }
 
@@ -287,6 +288,7 @@ KvPoolStats KvPool::stats() const {
   st.pages_used = impl_->table.num_used();
   st.num_sequences = static_cast<int64_t>(impl_->sequences.size());
   for (const auto& [id, s] : impl_->sequences) {
+    st.entries_offered += s.stats.offered;
     if (!s.idle) {
       st.entries_running += s.stats.retained;
       continue;
@@ -297,6 +299,7 @@ KvPoolStats KvPool::stats() const {
   }
   st.evicted = impl_->evicted;
   st.truncated = impl_->truncated;
+  st.offered_total = impl_->offered_total;
   return st;
 }
 

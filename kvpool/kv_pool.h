@@ -68,6 +68,8 @@ struct KvPoolStats {
   int64_t num_idle = 0;
   int64_t entries_running = 0;  // cached entries, summed over lanes, of running sequences
   int64_t entries_idle = 0;     // ... of idle sequences
+  int64_t entries_offered = 0;  // entries ever appended to the sequences alive now
+  int64_t offered_total = 0;    // entries ever appended to any sequence (a counter)
   std::array<int64_t, kNumEvictionReasons> evicted{};  // entries, by EvictionReason
   int64_t truncated = 0;  // entries dropped by truncate() (session rollback; not an eviction)
 

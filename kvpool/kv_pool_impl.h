@@ -51,6 +51,7 @@ struct KvPool::Impl {
   std::unordered_map<SeqId, PoolSequence> sequences;
   std::array<int64_t, kNumEvictionReasons> evicted{};
   int64_t truncated = 0;
+  int64_t offered_total = 0;  // entries ever appended, summed over lanes
   // Reused across calls so compress allocates nothing once warm.
   std::vector<LaneEntries> entries;
   PolicyScratch scratch;

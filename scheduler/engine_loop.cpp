@@ -54,7 +54,7 @@ std::shared_ptr<TokenStream> EngineLoop::submit(GenerationRequest request) {
   auto stream = std::make_shared<TokenStream>(std::max<size_t>(1, request.stream_capacity));
   {
     std::lock_guard lock(mu_);
-    inbox_.emplace_back(std::move(request), stream);
+    inbox_.push_back({std::move(request), stream, std::chrono::steady_clock::now()});
     ++queued_;
     woken_ = true;
   }
@@ -84,7 +84,7 @@ void EngineLoop::wake() {
 }
 
 void EngineLoop::take_inbox() {
-  std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox;
+  std::vector<Submitted> inbox;
   std::vector<std::function<void(SessionManager&)>> tasks;
   RequestId first = 0;
   {
@@ -95,11 +95,12 @@ void EngineLoop::take_inbox() {
     next_id_ += inbox.size();
   }
   for (auto& task : tasks) task(sessions_);
-  for (auto& [request, stream] : inbox) admit(first++, std::move(request), std::move(stream));
+  for (Submitted& s : inbox) admit(first++, std::move(s));
 }
 
-void EngineLoop::admit(RequestId id, GenerationRequest request,
-                       std::shared_ptr<TokenStream> stream) {
+void EngineLoop::admit(RequestId id, Submitted submitted) {
+  GenerationRequest& request = submitted.request;
+  std::shared_ptr<TokenStream>& stream = submitted.stream;
   auto reject = [&](const Status& s) {
     StreamEvent e;
     e.kind = StreamEvent::Kind::kError;
@@ -140,6 +141,7 @@ void EngineLoop::admit(RequestId id, GenerationRequest request,
   a.output = std::make_unique<OutputProcessor>(request.sampling, tokenizer_, eos_);
   a.spec = std::move(request);
   a.stream = std::move(stream);
+  a.submitted = submitted.at;
   seqs_[id] = seq;
   active_.emplace(id, std::move(a));
 }
@@ -287,8 +289,24 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
     }
     input.seqs.push_back(std::move(s));
   }
+  const auto step_start = std::chrono::steady_clock::now();
   auto out = engine_.step(input);
+  const auto step_end = std::chrono::steady_clock::now();
   ++stats_.steps;
+  if (step_observer_) {
+    StepRecord r;
+    r.sequences = static_cast<int64_t>(plan.items.size());
+    r.tokens = plan.num_tokens;
+    r.seconds = std::chrono::duration<double>(step_end - step_start).count();
+    for (RequestId id : plan.started) {
+      auto it = active_.find(id);
+      if (it != active_.end() && !it->second.scheduled) {
+        it->second.scheduled = true;
+        r.queue_s.push_back(std::chrono::duration<double>(step_start - it->second.submitted).count());
+      }
+    }
+    step_observer_(r);
+  }
   stats_.max_batch_sequences =
       std::max(stats_.max_batch_sequences, static_cast<int64_t>(plan.items.size()));
   stats_.last_step_failed = !out.ok();
@@ -412,11 +430,11 @@ void EngineLoop::stop() {
   }
   for (auto& task : tasks) task(sessions_);
   std::lock_guard lock(mu_);
-  for (auto& [request, stream] : inbox_) {
+  for (Submitted& s : inbox_) {
     StreamEvent e;
     e.kind = StreamEvent::Kind::kError;
     e.error = shutting_down;
-    stream->push(std::move(e));
+    s.stream->push(std::move(e));
   }
   inbox_.clear();
 }

@@ -69,6 +69,15 @@ struct EngineLoopStats {
   SessionStats sessions;  // KV pool and sessions (SessionManager::stats)
 };
 
+// One engine step, as the step observer sees it (metrics: batch sizes, queue times).
+struct StepRecord {
+  int64_t sequences = 0;       // requests in the step
+  int64_t tokens = 0;          // prefill + decode tokens
+  double seconds = 0;          // the engine's forward pass
+  std::vector<double> queue_s;  // requests first admitted by this step: seconds since submit
+};
+using StepObserver = std::function<void(const StepRecord&)>;
+
 class EngineLoop {
  public:
   // All references must outlive the loop.
@@ -84,6 +93,9 @@ class EngineLoop {
   // admitted), with the sessions to itself: how transports read or delete a session. After
   // stop() the task runs on the caller's thread at once.
   void post(std::function<void(SessionManager&)> task);
+
+  // Called on the loop thread after every engine step; set before start().
+  void set_step_observer(StepObserver observer) { step_observer_ = std::move(observer); }
 
   // One iteration; returns false when there was nothing to do.
   bool step_once();
@@ -106,6 +118,11 @@ class EngineLoop {
   int64_t queued() const;
 
  private:
+  struct Submitted {
+    GenerationRequest request;
+    std::shared_ptr<TokenStream> stream;
+    std::chrono::steady_clock::time_point at;
+  };
   struct Active {
     GenerationRequest spec;
     std::shared_ptr<TokenStream> stream;
@@ -113,10 +130,13 @@ class EngineLoop {
     std::unique_ptr<OutputProcessor> output;
     int64_t cached_tokens = 0;
     bool paused = false;
+    std::chrono::steady_clock::time_point submitted;
+    bool scheduled = false;  // the scheduler admitted it once (re-admissions after a
+                             // preemption are not queue time)
   };
 
   void take_inbox();
-  void admit(RequestId id, GenerationRequest request, std::shared_ptr<TokenStream> stream);
+  void admit(RequestId id, Submitted submitted);
   // Ends requests whose client cancelled or whose deadline passed.
   void drop_cancelled();
   // Keeps every tenant with a KV share (max_pages) under it: drops its least recently used
@@ -142,11 +162,12 @@ class EngineLoop {
   std::map<RequestId, SeqId> seqs_;  // a session turn runs on its session's sequence
   CompactionPlan plan_;
   EngineLoopStats stats_;
+  StepObserver step_observer_;
 
   // Shared with submitters.
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::pair<GenerationRequest, std::shared_ptr<TokenStream>>> inbox_;
+  std::vector<Submitted> inbox_;
   std::vector<std::function<void(SessionManager&)>> tasks_;
   bool woken_ = false;
   EngineLoopStats published_stats_;  // stats_ as of the last iteration

@@ -31,7 +31,8 @@ ApiError unprocessable(std::string message, std::string param) {
 }
 
 ApiError not_found_error(std::string message, std::string param, std::string code) {
-  return make(404, "not_found_error", std::move(message), std::move(param), std::move(code));
+  // OpenAI types its 404s (unknown model, unknown URL) as invalid_request_error.
+  return make(404, "invalid_request_error", std::move(message), std::move(param), std::move(code));
 }
 
 std::string error_body(const ApiError& e) {

@@ -26,12 +26,12 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(std::string_v
     r.prompt_is_ids = true;
     for (const auto& id : p) {
       if (!id.is_number_integer()) return bad_request(kShape, "prompt");
-      const auto v = id.get<int64_t>();
-      if (v < 0 || v >= vocab_size) {
-        return unprocessable("token id " + std::to_string(v) + " outside [0, " +
+      const std::optional<int64_t> v = json_int64(id);
+      if (!v || *v < 0 || *v >= vocab_size) {
+        return unprocessable("token id " + id.dump() + " outside [0, " +
                              std::to_string(vocab_size) + ")", "prompt");
       }
-      r.prompt_ids.push_back(static_cast<int32_t>(v));
+      r.prompt_ids.push_back(static_cast<int32_t>(*v));
     }
   } else if (p.is_array() && p.size() > 1) {
     return unprocessable("batched prompts are not supported: send one prompt per request", "prompt");

@@ -8,12 +8,32 @@ namespace {
 
 const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                              1,     2.5,  5,     10,   20,  40,  80};
+const std::vector<double> kStepTokenBuckets = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
+const std::vector<double> kSequenceBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
 }  // namespace
 
-DaemonMetrics::DaemonMetrics(const EngineLoop& loop, std::string model_name)
+DaemonMetrics::DaemonMetrics(EngineLoop& loop, std::string model_name)
     : loop_(loop), model_(std::move(model_name)) {
   registry_.on_scrape([this](metrics::Registry&) { refresh(loop_.stats()); });
+  loop.set_step_observer([this](const StepRecord& r) { record_step(r); });
+}
+
+void DaemonMetrics::record_step(const StepRecord& r) {
+  const metrics::Labels model{{"model_name", model_}};
+  registry_.histogram("trimserve_iteration_tokens", "Tokens per engine step (prefill + decode).",
+                      kStepTokenBuckets, model)
+      .observe(static_cast<double>(r.tokens));
+  registry_.histogram("trimserve_batch_sequences", "Requests per engine step.", kSequenceBuckets, model)
+      .observe(static_cast<double>(r.sequences));
+  registry_.histogram("trimserve_engine_step_seconds", "Duration of one batched forward pass.",
+                      kLatencyBuckets, model)
+      .observe(r.seconds);
+  for (double q : r.queue_s) {
+    registry_.histogram("vllm:request_queue_time_seconds", "Submit to first scheduling.",
+                        kLatencyBuckets, model)
+        .observe(q);
+  }
 }
 
 void DaemonMetrics::record(const CallRecord& c) {
@@ -34,6 +54,14 @@ void DaemonMetrics::record(const CallRecord& c) {
   registry_.counter("trimserve_tokens_total", "Tokens by tenant and kind.",
                     {{"tenant", c.tenant}, {"kind", "cached"}})
       .inc(static_cast<double>(c.usage.cached_tokens));
+  {
+    std::lock_guard lock(mu_);
+    prompt_tokens_ += static_cast<double>(c.usage.prompt_tokens);
+    cached_tokens_ += static_cast<double>(c.usage.cached_tokens);
+    registry_.gauge("trimserve_prompt_cached_ratio",
+                    "Share of prompt tokens served from session caches, since start.")
+        .set(prompt_tokens_ > 0 ? cached_tokens_ / prompt_tokens_ : 0.0);
+  }
   registry_.histogram("vllm:e2e_request_latency_seconds", "Arrival to last token.",
                       kLatencyBuckets, model)
       .observe(c.e2e_s);
@@ -79,6 +107,11 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
   registry_.gauge("trimserve_kv_entries", "Cached KV entries (summed over lanes) by state.",
                   {{"state", "idle"}})
       .set(static_cast<double>(kv.entries_idle));
+  const int64_t retained = kv.entries_running + kv.entries_idle;
+  registry_.gauge("trimserve_kv_retained_ratio",
+                  "KV entries retained / offered, over the sequences alive now (1 = nothing "
+                  "evicted).")
+      .set(kv.entries_offered > 0 ? static_cast<double>(retained) / static_cast<double>(kv.entries_offered) : 1.0);
   registry_.gauge("trimserve_sessions_resident", "Sessions held in the KV pool.")
       .set(static_cast<double>(ss.num_sessions));
   registry_.gauge("trimserve_sessions_on_disk", "Session files in kvpool.sessions.dir.")
@@ -96,6 +129,8 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
             {{"reason", eviction_reason_name(static_cast<EvictionReason>(r))}},
             kv.evicted[static_cast<size_t>(r)], last_.sessions.pool.evicted[static_cast<size_t>(r)]);
   }
+  advance("trimserve_kv_entries_offered_total", "KV entries appended to sequences (summed over lanes).",
+          {}, kv.offered_total, last_.sessions.pool.offered_total);
   advance("vllm:num_preemptions_total", "Running requests preempted (recomputed later).", model,
           s.preemptions, last_.preemptions);
   const SessionStoreStats& was = last_.sessions.sessions;

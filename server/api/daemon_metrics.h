@@ -7,6 +7,7 @@
 // Threading: record() from HTTP threads and the loop thread; scrape() from HTTP threads.
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include "scheduler/engine_loop.h"
@@ -17,8 +18,9 @@ namespace trimserve::api {
 
 class DaemonMetrics {
  public:
-  // `loop` must outlive this object; its stats are read at every scrape.
-  DaemonMetrics(const EngineLoop& loop, std::string model_name);
+  // `loop` must outlive this object; its stats are read at every scrape, and its steps are
+  // observed (batch sizes, queue times): construct before loop.start().
+  DaemonMetrics(EngineLoop& loop, std::string model_name);
 
   void record(const CallRecord& call);
   // A request refused before it reached the engine (401/403/413/422/429/...).
@@ -28,11 +30,14 @@ class DaemonMetrics {
 
  private:
   void refresh(const EngineLoopStats& s);
+  void record_step(const StepRecord& step);
 
   const EngineLoop& loop_;
   std::string model_;
   metrics::Registry registry_;
   EngineLoopStats last_;  // counters advance by the difference since the last scrape
+  std::mutex mu_;         // guards the totals below (record() runs on many threads)
+  double prompt_tokens_ = 0, cached_tokens_ = 0;
 };
 
 }  // namespace trimserve::api

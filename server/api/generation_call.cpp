@@ -43,6 +43,13 @@ void GenerationCall::record(int status, const std::string& finish, const StreamU
   if (observer_) observer_(r);
 }
 
+StreamUsage GenerationCall::partial_usage() const {
+  StreamUsage u;
+  u.prompt_tokens = spec_.prompt_tokens;
+  u.completion_tokens = tokens_;
+  return u;
+}
+
 nlohmann::json GenerationCall::take_logprobs() {
   return logprobs_ ? logprobs_->take() : nlohmann::json(nullptr);
 }
@@ -54,7 +61,7 @@ void GenerationCall::start() {
     if (auto s = weak_stream.lock()) s->cancel();
     if (auto c = weak_call.lock()) {
       std::lock_guard lock(c->mu_);
-      if (!c->done_) c->record(499, "cancelled", StreamUsage{});  // client closed request
+      if (!c->done_) c->record(499, "cancelled", c->partial_usage());  // client closed request
     }
   });
   // The hook keeps this call alive until the stream is done.
@@ -97,7 +104,7 @@ void GenerationCall::pump() {
     }
     if (e->kind == StreamEvent::Kind::kError) {
       const ApiError err = from_status(e->error);
-      record(started_ ? 200 : err.status, "error", StreamUsage{});
+      record(started_ ? 200 : err.status, "error", partial_usage());
       if (started_) {
         writer_->write(sse_error(error_body(err)));
         writer_->end();

@@ -37,7 +37,7 @@ struct CallRecord {
   std::string tenant;
   int status = 200;  // HTTP status answered (200 also when a stream ended in an error event)
   std::string finish;  // "stop" | "length" | "error" | "cancelled"
-  StreamUsage usage;   // zero unless the generation finished
+  StreamUsage usage;   // a call that did not finish: its prompt and the tokens streamed so far
   int64_t tokens_streamed = 0;  // tokens the engine produced for the call, however it ended
   double ttft_s = -1;  // first token after the request arrived; -1 if none
   double e2e_s = 0;
@@ -50,6 +50,7 @@ struct CallSpec {
   bool include_usage = false;
   std::string tenant;
   std::chrono::steady_clock::time_point started;  // when the request arrived
+  int64_t prompt_tokens = 0;
   // Non-null: the request asked for logprobs; renders them (must outlive the call).
   const Tokenizer* logprobs_tokenizer = nullptr;
 };
@@ -70,6 +71,8 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   void finish_stream(const StreamEvent& e);
   // Logs the access line and calls the observer, once.
   void record(int status, const std::string& finish, const StreamUsage& usage);
+  // Usage of a call that ends without finishing (cancelled, error): counted all the same.
+  StreamUsage partial_usage() const;
   // The logprobs of the tokens since the last call (null when not asked for or none).
   nlohmann::json take_logprobs();
 

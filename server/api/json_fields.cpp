@@ -18,6 +18,14 @@ const char* json_type_name(const nlohmann::json& v) {
   }
 }
 
+std::optional<int64_t> json_int64(const nlohmann::json& v) {
+  if (!v.is_number_integer()) return std::nullopt;
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return std::nullopt;
+  }
+  return v.get<int64_t>();
+}
+
 const nlohmann::json* JsonFields::get(const char* name) const {
   auto it = j_.find(name);
   if (it == j_.end() || it->is_null()) return nullptr;
@@ -42,9 +50,17 @@ bool JsonFields::number(const char* name, double& out) {
 bool JsonFields::integer(const char* name, int64_t& out) {
   const nlohmann::json* v = get(name);
   if (v == nullptr) return true;
+  // An integer too large for int64 is the right type with a wrong value: 422, not 400. (The
+  // JSON parser stores integers beyond 2^64 as floats, so large whole floats count too.)
+  auto out_of_range = [&] {
+    error_ = unprocessable(std::string("'") + name + "' is out of range: " + v->dump() +
+                               " is not in [-2^63, 2^63)",
+                           name);
+    return false;
+  };
   if (v->is_number_integer()) {
     if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      return type_error(name, "an integer in range");
+      return out_of_range();
     }
     out = v->get<int64_t>();
     return true;
@@ -52,7 +68,8 @@ bool JsonFields::integer(const char* name, int64_t& out) {
   // 3.0 is accepted as 3 (JSON encoders differ); 3.5 is not an integer.
   if (v->is_number_float()) {
     const double d = v->get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
+    if (std::isfinite(d) && d == std::floor(d)) {
+      if (std::fabs(d) >= 9.0e15) return out_of_range();  // beyond exact doubles
       out = static_cast<int64_t>(d);
       return true;
     }

@@ -39,6 +39,9 @@ class JsonFields {
   ApiError error_;
 };
 
+// A JSON integer as int64; nullopt when it is not an integer or does not fit (>= 2^63).
+std::optional<int64_t> json_int64(const nlohmann::json& v);
+
 // "string", "number", "object", ... as JSON calls them.
 const char* json_type_name(const nlohmann::json& v);
 

@@ -117,9 +117,11 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
   const int64_t room = ctx_.max_model_len - prompt_len;
   const int64_t asked = gen.max_tokens_given ? gen.sampling.max_tokens : 0;
   if (room < 1 || asked > room) {
+    // Saturated: max_tokens may be anything up to INT64_MAX.
+    const int64_t requested = asked > INT64_MAX - prompt_len ? INT64_MAX : prompt_len + asked;
     ApiError e = from_status(out_of_range(
         "This model's maximum context length is " + std::to_string(ctx_.max_model_len) +
-        " tokens. However, you requested " + std::to_string(prompt_len + asked) + " tokens (" +
+        " tokens. However, you requested " + std::to_string(requested) + " tokens (" +
         std::to_string(prompt_len) + " in the prompt, " + std::to_string(asked) +
         " in the completion)."));
     e.param = prompt_param;
@@ -141,7 +143,12 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
   }
   if (!gen.max_tokens_given) gen.sampling.max_tokens = room;
   auto kv = resolve_request_kv(ctx_.default_kv, gen.kv, tenant.kv_budget_cap, *ctx_.model);
-  if (!kv.ok()) return reject(*writer, tenant.name, unprocessable(kv.status().message()));
+  if (!kv.ok()) {
+    // Every message names its field first ("kv_policy ...", "kv_budget ...").
+    const std::string& m = kv.status().message();
+    return reject(*writer, tenant.name,
+                  unprocessable(m, m.rfind("kv_policy", 0) == 0 ? "kv_policy" : "kv_budget"));
+  }
   const int64_t charged = prompt_len + gen.sampling.max_tokens;
   if (auto limited = ctx_.tenants->admit(tenant, charged)) {
     return reject(*writer, tenant.name, *limited);
@@ -167,6 +174,7 @@ void OpenAiRoutes::generate(std::vector<int32_t> prompt, GenerationFields& gen,
   spec.include_usage = gen.include_usage;
   spec.tenant = tenant.name;
   spec.started = started;
+  spec.prompt_tokens = prompt_len;
   if (gen.sampling.logprobs) spec.logprobs_tokenizer = ctx_.tokenizer;
   // tokens_per_min charged prompt + max_tokens; what was not generated goes back.
   CallObserver observer = [tenants = ctx_.tenants, policy = &tenant, charged, prompt_len,

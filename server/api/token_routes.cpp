@@ -78,11 +78,11 @@ void OpenAiRoutes::detokenize(const http::HttpRequest& request,
     if (!t.is_number_integer()) {
       return send_error(*writer, bad_request("'tokens' must be an array of token ids", "tokens"));
     }
-    const auto id = t.get<int64_t>();
-    if (id < 0 || id > INT32_MAX) {
-      return send_error(*writer, unprocessable("token id " + std::to_string(id) + " is out of range", "tokens"));
+    const std::optional<int64_t> id = json_int64(t);
+    if (!id || *id < 0 || *id > INT32_MAX) {
+      return send_error(*writer, unprocessable("token id " + t.dump() + " is out of range", "tokens"));
     }
-    ids.push_back(static_cast<int32_t>(id));
+    ids.push_back(static_cast<int32_t>(*id));
   }
   auto text = ctx_.tokenizer->decode_checked(ids);
   if (!text.ok()) return send_error(*writer, unprocessable(text.status().message(), "tokens"));

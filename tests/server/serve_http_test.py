@@ -177,7 +177,16 @@ with tempfile.TemporaryDirectory() as tmp:
                        'trimserve_requests_total{tenant="default",status="200",finish="length"}',
                        'trimserve_kv_evicted_entries_total{reason="session_deleted"}',
                        'trimserve_rejected_requests_total{tenant="default",status="413"} 1',
-                       'trimserve_sessions_resident ']:
+                       'trimserve_sessions_resident ',
+                       'vllm:request_queue_time_seconds_count{model_name="tiny"}',
+                       'trimserve_batch_sequences_bucket{model_name="tiny",le="1"}',
+                       'trimserve_iteration_tokens_sum{model_name="tiny"}',
+                       'trimserve_engine_step_seconds_count{model_name="tiny"}',
+                       'trimserve_kv_retained_ratio ',
+                       'trimserve_kv_entries_offered_total ',
+                       'trimserve_prompt_cached_ratio ',
+                       'trimserve_engine_healthy 1',
+                       'trimserve_requests_ended_total{cause="deadline"} 0']:
             check(needle in text, f"/metrics lacks {needle!r}")
         import shutil
         if shutil.which("promtool"):

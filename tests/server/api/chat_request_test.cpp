@@ -110,7 +110,7 @@ TEST_CASE("responses have OpenAI's shapes", "[api]") {
   CHECK(usage["choices"].empty());
   CHECK(usage["usage"]["completion_tokens"] == 3);
   const auto err = nlohmann::json::parse(error_body(not_found_error("no", "model", "model_not_found")));
-  CHECK(err["error"]["type"] == "not_found_error");
+  CHECK(err["error"]["type"] == "invalid_request_error");
   CHECK(err["error"]["param"] == "model");
   CHECK(err["error"]["code"] == "model_not_found");
   CHECK(new_completion_ids("m").id != new_completion_ids("m").id);
