@@ -21,7 +21,7 @@ const Command kCommands[] = {
      trimserve::cli::generate_main},
     {"tokenize", "encode/decode text or render a chat with a model's tokenizer",
      trimserve::cli::tokenize_main},
-    {"bench", "benchmarks: 'bench sessions' (multi-turn sessions in a bounded KV pool)",
+    {"bench", "benchmarks: 'bench sessions', 'bench batching', 'bench http' (a running server)",
      trimserve::cli::bench_main},
 };
 

@@ -8,19 +8,9 @@
 #include "engine/cpu/cpu_engine.h"
 #include "kvpool/clock.h"
 #include "scheduler/engine_loop.h"
+#include "server/cli/bench_stats.h"
 
 namespace trimserve::cli {
-
-namespace {
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-}  // namespace
 
 Result<std::vector<BatchingLevel>> run_batching_bench(const ModelBundle& model,
                                                       const BatchingBenchOptions& o) {

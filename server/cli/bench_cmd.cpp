@@ -1,4 +1,4 @@
-// `trimserve bench sessions|batching`: the benchmarks.
+// `trimserve bench sessions|batching|http`: the benchmarks.
 //
 // sessions: the multi-turn session benchmark (server/cli/session_bench.h). Runs the same
 // scripted conversations three ways — the policy with unlimited memory, the
@@ -6,7 +6,10 @@
 // (--session-dir write-through) — measures each one's drift from policy full with unlimited
 // memory, and writes results.json and results.md to --out (the table is printed too).
 // batching: continuous batching's throughput against sequential (server/cli/batching_bench.h).
+// http: load against a running server over HTTP, measured as a client sees it
+// (server/cli/http_bench.h).
 // Benchmarks, not tests: nothing here asserts; they report.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +23,7 @@
 #include "server/cli/kv_flags.h"
 #include "server/cli/model_bundle.h"
 #include "server/cli/batching_bench.h"
+#include "server/cli/http_bench.h"
 #include "server/cli/session_bench.h"
 
 namespace trimserve::cli {
@@ -30,9 +34,12 @@ void print_help(std::FILE* out) {
   std::fprintf(out,
       "usage: trimserve bench sessions --model DIR [options]\n"
       "       trimserve bench batching --model DIR [--requests N] [--prompt-tokens N]\n"
-      "                                [--output-tokens N] [--threads N] [--out DIR]\n\n"
+      "                                [--output-tokens N] [--threads N] [--out DIR]\n"
+      "       trimserve bench http --target HOST:PORT [options]   ('bench http --help')\n\n"
       "batching: the same requests at concurrency 1/8/32/64 through the engine loop: req/s,\n"
       "output tok/s, TTFT p50/p99 and throughput against sequential.\n\n"
+      "http: streamed completions against a running OpenAI-compatible server at concurrency\n"
+      "1/8/32/64: req/s, output tok/s, TTFT and latency p50/p99, throughput against sequential.\n\n"
       "sessions:\n"
       "N scripted conversations of T turns share one KV pool a fraction of their full-cache size.\n"
       "Reports cache hits, cached-token ratio, resident sessions, evictions by reason and the\n"
@@ -161,6 +168,129 @@ int run_batching(int argc, char** argv) {
   return kExitOk;
 }
 
+void print_http_help(std::FILE* out) {
+  std::fprintf(out,
+      "usage: trimserve bench http --target HOST:PORT [--api-key KEY] [--model NAME]\n"
+      "                            [--concurrency 1,8,32,64] [--requests N] [--prompt-tokens P]\n"
+      "                            [--max-tokens M] [--endpoint completions|chat] [--out DIR]\n"
+      "                            [--name NAME] [--timeout S] [--seed N] [--json]\n\n"
+      "Load against a running OpenAI-compatible server (trimserve serve or another), measured\n"
+      "on the client side: per concurrency level C, one warm-up request, then N streamed\n"
+      "requests (temperature 0, ignore_eos: exactly M tokens each) with exactly C in flight on\n"
+      "C kept-alive connections. Prints a markdown table: requests, errors, req/s, output tok/s,\n"
+      "TTFT p50/p99, end-to-end p50/p99, mean inter-token latency, and output tok/s against\n"
+      "concurrency 1 of the same run (batched vs sequential).\n\n"
+      "  --target HOST:PORT       the server (http:// prefix allowed; no TLS)\n"
+      "  --api-key KEY            sent as Authorization: Bearer KEY\n"
+      "  --model NAME             default: the first id of GET /v1/models\n"
+      "  --concurrency LIST (1,8,32,64)  comma-separated levels, run in order\n"
+      "  --requests N             per level; default max(16, 4*C); at least the largest C\n"
+      "  --prompt-tokens P (64)   prompt length; seeded words, calibrated to the server's\n"
+      "                           tokenizer with two probe requests, different per request\n"
+      "  --max-tokens M (32)      tokens generated per request\n"
+      "  --endpoint E (completions)  completions: /v1/completions; chat: /v1/chat/completions\n"
+      "  --out DIR                also write DIR/NAME.json and DIR/NAME.md\n"
+      "  --name NAME (http-bench) file name stem for --out\n"
+      "  --timeout S (600)        seconds one connect, write or read may wait for the server\n"
+      "  --seed N (1)             prompt seed\n"
+      "  --json                   print the JSON document instead of the table\n\n"
+      "Exit: 0 all requests succeeded; 1 some failed (listed on stderr, results still\n"
+      "written) or the server could not be reached; 2 bad usage.\n");
+}
+
+int run_http(int argc, char** argv) {
+  CliArgs a({"target", "api-key", "model", "concurrency", "requests", "prompt-tokens",
+             "max-tokens", "endpoint", "out", "name", "timeout", "seed"},
+            {"json", "help"});
+  if (Status s = a.parse(argc, argv); !s.ok()) return report("bench", s);
+  if (a.has("help")) {
+    print_http_help(stdout);
+    return kExitOk;
+  }
+  if (!a.has("target")) return report("bench", invalid_argument("--target HOST:PORT is required"));
+  HttpBenchOptions o;
+  auto target = parse_http_target(*a.get("target"));
+  if (!target.ok()) return report("bench", target.status());
+  o.target = *target;
+  o.api_key = a.get_or("api-key", "");
+  o.model = a.get_or("model", "");
+  auto levels = a.get_int_list("concurrency");
+  if (!levels.ok()) return report("bench", levels.status());
+  if (*levels) o.concurrency = **levels;
+  int64_t seed = 1;
+  for (auto [flag, dst] : {std::pair{"requests", &o.requests}, {"prompt-tokens", &o.prompt_tokens},
+                           {"max-tokens", &o.max_tokens}, {"seed", &seed}}) {
+    if (Status s = a.read_int(flag, *dst); !s.ok()) return report("bench", s);
+  }
+  if (Status s = a.read_double("timeout", o.timeout_s); !s.ok()) return report("bench", s);
+  int64_t largest = 0;
+  for (int64_t c : o.concurrency) {
+    // One thread and one connection per client: beyond a few thousand this measures the
+    // client machine, not the server.
+    if (c < 1 || c > 4096) {
+      return report("bench", invalid_argument("--concurrency: levels must be in [1, 4096], got " +
+                                              std::to_string(c)));
+    }
+    largest = std::max(largest, c);
+  }
+  if (a.has("requests") && o.requests < largest) {
+    return report("bench", invalid_argument("--requests " + std::to_string(o.requests) +
+                                            " is below concurrency " + std::to_string(largest) +
+                                            ": every client needs a request"));
+  }
+  if (o.prompt_tokens < 1 || o.max_tokens < 1 || seed < 0 || !(o.timeout_s > 0)) {
+    return report("bench", invalid_argument("--prompt-tokens and --max-tokens must be >= 1, "
+                                            "--seed >= 0, --timeout > 0"));
+  }
+  o.seed = static_cast<uint64_t>(seed);
+  const std::string endpoint = a.get_or("endpoint", "completions");
+  if (endpoint != "completions" && endpoint != "chat") {
+    return report("bench", invalid_argument("--endpoint: expected completions or chat, got '" +
+                                            endpoint + "'"));
+  }
+  o.chat = endpoint == "chat";
+  const std::string name = a.get_or("name", "http-bench");
+  if (name.empty() || name.find('/') != std::string::npos) {
+    return report("bench",
+                  invalid_argument("--name: expected a file name stem, got '" + name + "'"));
+  }
+  std::filesystem::path out;
+  if (a.has("out")) {
+    out = *a.get("out");
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) {
+      return report("bench", not_found("cannot create " + out.string() + ": " + ec.message()));
+    }
+  }
+
+  const HttpBenchRun run = run_http_bench(
+      o, [](const std::string& line) { std::fprintf(stderr, "bench: %s\n", line.c_str()); });
+  if (run.levels.empty() && !run.stopped.ok()) return report("bench", run.stopped);
+  const nlohmann::ordered_json doc = http_bench_json(o, run);
+  const std::string md = http_bench_markdown(doc);
+  if (!out.empty()) {
+    const std::filesystem::path json_file = out / (name + ".json"), md_file = out / (name + ".md");
+    std::ofstream(json_file) << doc.dump(2) << "\n";
+    std::ofstream(md_file) << md;
+    std::fprintf(stderr, "bench: wrote %s and %s\n", json_file.string().c_str(),
+                 md_file.string().c_str());
+  }
+  std::printf("%s", a.has("json") ? (doc.dump(2) + "\n").c_str() : md.c_str());
+  std::fflush(stdout);
+  int64_t failed = 0;
+  for (const HttpBenchLevel& l : run.levels) {
+    failed += l.errors;
+    for (const std::string& m : l.error_messages) {
+      std::fprintf(stderr, "trimserve bench: concurrency %lld: %lld of %lld requests failed: %s\n",
+                   static_cast<long long>(l.concurrency), static_cast<long long>(l.errors),
+                   static_cast<long long>(l.requests), m.c_str());
+    }
+  }
+  if (!run.stopped.ok()) return report("bench", run.stopped);
+  return failed > 0 ? kExitRuntime : kExitOk;
+}
+
 int run_sessions(int argc, char** argv) {
   std::vector<std::string> value_flags{"model",       "conversations", "turns",       "user-tokens",
                                        "reply-tokens", "pool-fraction", "idle-decay",  "think-time",
@@ -241,9 +371,10 @@ int bench_main(int argc, char** argv) {
     return argc < 2 ? kExitUsage : kExitOk;
   }
   if (std::string(argv[1]) == "batching") return run_batching(argc - 1, argv + 1);
+  if (std::string(argv[1]) == "http") return run_http(argc - 1, argv + 1);
   if (std::string(argv[1]) != "sessions") {
     return report("bench", invalid_argument(std::string("unknown benchmark '") + argv[1] +
-                                                "' (expected: sessions, batching)"));
+                                                "' (expected: sessions, batching, http)"));
   }
   return run_sessions(argc - 1, argv + 1);
 }
