@@ -32,16 +32,10 @@ CONFIG = ("server:\n  port: 0\n  limits:\n    max_body_bytes: 256KiB\n    max_he
           "engine:\n  prefill_chunk: 64\n"
           "scheduler:\n  max_batched_tokens: 256\n")
 
-problems = []
+from checks import check, problems  # noqa: E402
+
 table = []  # (case, status, message)
 HELLO = [{"role": "user", "content": "Hello there"}]
-
-
-def check(cond, what):
-    if not cond:
-        problems.append(what)
-        print("FAILED:", what)
-    return cond
 
 
 def dumps(obj):

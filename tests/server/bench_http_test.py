@@ -15,13 +15,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from daemon import BIN, DEFAULT_CONFIG, Daemon  # noqa: E402
 
-problems = []
-
-
-def check(cond, what):
-    if not cond:
-        problems.append(what)
-        print("FAILED:", what)
+from checks import check, problems  # noqa: E402
 
 
 def bench(*args):

@@ -57,14 +57,7 @@ CONFIG = ("server:\n  port: 0\n  limits:\n    max_queue: 256\n"
                   for name, _ in TENANTS) +
           "  - name: warmup\n    api_keys: [sk-warmup-test]\n")
 
-problems = []
-
-
-def check(cond, what):
-    if not cond:
-        problems.append(what)
-        print("FAILED:", what)
-    return cond
+from checks import check, problems  # noqa: E402
 
 
 def key(tenant):

@@ -17,13 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from daemon import Daemon  # noqa: E402
 
-problems = []
-
-
-def check(cond, what):
-    if not cond:
-        problems.append(what)
-        print("FAILED:", what)
+from checks import check, problems  # noqa: E402
 
 
 def request(port, method, path, body=None, headers=None):
