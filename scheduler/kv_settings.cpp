@@ -23,9 +23,13 @@ Result<SequenceKvConfig> resolve_kv_settings(const KvSettings& s, const ModelCon
                             "window)");
   }
   if (s.budget) {
+    if (*s.budget < 1) {
+      return invalid_argument(name(names.budget) + " must be >= 1, got " +
+                              std::to_string(*s.budget));
+    }
     // The pool's own limit (kvpool/eviction_policy.cpp), reported here under the key's name.
-    if (*s.budget < 1 || *s.budget > (int64_t{1} << 31)) {
-      return invalid_argument(name(names.budget) + " must be in [1, 2^31], got " +
+    if (*s.budget > (int64_t{1} << 31)) {
+      return invalid_argument(name(names.budget) + " must be <= 2^31, got " +
                               std::to_string(*s.budget));
     }
     kv.budget = *s.budget;

@@ -118,5 +118,8 @@ TEST_CASE("a request overrides policy and budget within the tenant's cap", "[kv_
     r.policy = std::nullopt;
     r.budget = 0;
     CHECK(message(resolve_request_kv(defaults, r, 0, model).status()) == "kv_budget must be >= 1, got 0");
+    r.budget = int64_t{1} << 40;
+    CHECK(message(resolve_request_kv(defaults, r, 0, model).status()) ==
+          "kv_budget must be <= 2^31, got 1099511627776");
   }
 }
