@@ -5,7 +5,9 @@
   2. with β = 1 everywhere (huge gate bias) decayed attention is full attention, and the retained
      mass at query i is i + 1; with β < 1 it is the geometric sum;
   3. train_base.py lowers the loss on a learnable stream and resumes from its checkpoint;
-     train_gates.py lowers the capacity term and leaves the base weights untouched.
+     train_gates.py lowers the capacity term and leaves the base weights untouched;
+  4. export_model.py writes the trained gates' checkpoint as a directory `trimserve generate`
+     serves with every policy.
 Plain python; exits non-zero on failure.
 """
 import json
@@ -116,18 +118,18 @@ with tempfile.TemporaryDirectory() as tmp:
         check(p.returncode == 0, f"{args[0]}: exit {p.returncode}: {p.stderr[-400:]}")
 
     run([os.path.join(tools, "train_base.py"), "--tokens", os.path.join(tmp, "train.npy"),
-         "--vocab-size", "64", "--out", base_dir, "--steps", "40", "--warmup", "5", "--lr", "1e-2",
+         "--vocab-size", str(vocab), "--out", base_dir, "--steps", "40", "--warmup", "5", "--lr", "1e-2",
          "--ckpt-every", "20"] + shape_flags)
     losses = [json.loads(l)["loss"] for l in open(os.path.join(base_dir, "loss.jsonl"))]
     check(len(losses) == 40 and np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.15,
           f"base loss did not fall: {losses[:5]} ... {losses[-5:]}")
     run([os.path.join(tools, "train_base.py"), "--tokens", os.path.join(tmp, "train.npy"),
-         "--vocab-size", "64", "--out", base_dir, "--steps", "45", "--warmup", "5", "--resume"]
+         "--vocab-size", str(vocab), "--out", base_dir, "--steps", "45", "--warmup", "5", "--resume"]
         + shape_flags)
     steps = [json.loads(l)["step"] for l in open(os.path.join(base_dir, "loss.jsonl"))]
     check(steps[40:] == [41, 42, 43, 44, 45], f"resume continued at {steps[40:]}")
     run([os.path.join(tools, "train_gates.py"), "--base", os.path.join(base_dir, "ckpt.pt"),
-         "--tokens", os.path.join(tmp, "train.npy"), "--out", gate_dir, "--memory-size", "4",
+         "--tokens", os.path.join(tmp, "train.npy"), "--out", gate_dir, "--memory-size", "8",
          "--buffer-size", "1", "--gate-intermediate", "8", "--gate-bias-init", "3",
          "--seq-len", "32", "--batch", "4", "--steps", "30", "--lr", "2e-2", "--threads", "1"])
     records = [json.loads(l) for l in open(os.path.join(gate_dir, "loss.jsonl"))]
@@ -138,6 +140,24 @@ with tempfile.TemporaryDirectory() as tmp:
     b, g = base.state_dict(), gated.state_dict()
     check(all(torch.equal(b[k], g[k]) for k in b if "retention_gate" not in k),
           "train_gates changed base weights")
+
+    # 4. Export and serve.
+    tok_dir, model_dir = os.path.join(tmp, "tok"), os.path.join(tmp, "exported")
+    os.makedirs(tok_dir)
+    write_tokenizer(tok_dir, tok)
+    run([os.path.join(tools, "export_model.py"), "--ckpt", os.path.join(gate_dir, "ckpt.pt"),
+         "--tokenizer", tok_dir, "--out", model_dir])
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    check(cfg.get("memory_size") == 8 and cfg.get("retention_gate") == "rg", f"config: {cfg}")
+    binary = os.environ.get("TRIMSERVE_BIN")
+    if binary:
+        for policy in ("full", "window", "trimkv", "trimkv-global"):
+            p = subprocess.run([binary, "generate", "--model", model_dir, "--prompt", "hello there",
+                                "--max-tokens", "4", "--temperature", "0", "--kv-policy", policy,
+                                "--json"], capture_output=True, text=True, timeout=120)
+            check(p.returncode == 0, f"generate --kv-policy {policy}: {p.returncode} {p.stderr[-300:]}")
+    else:
+        print("TRIMSERVE_BIN not set: the served-model check is skipped")
 
 if problems:
     print("FAILED:\n  " + "\n  ".join(problems))
