@@ -45,19 +45,30 @@ Result<std::vector<float>> SequenceRunner::prefill(std::span<const int32_t> toke
   for (size_t begin = 0; begin < tokens.size(); begin += options_.prefill_chunk) {
     const size_t n = std::min<size_t>(options_.prefill_chunk, tokens.size() - begin);
     const bool last = begin + n == tokens.size();
-    auto r = run_step(tokens.subspan(begin, n), last);
+    auto r = run_step(tokens.subspan(begin, n), last ? LogitsMode::kLast : LogitsMode::kNone);
     if (!r.ok()) return r.status();
     if (last) logits = std::move(*r);
   }
   return logits;
 }
 
-Result<std::vector<float>> SequenceRunner::decode(int32_t token) {
-  const int32_t one[1] = {token};
-  return run_step(one, true);
+Status SequenceRunner::prefill_scored(std::span<const int32_t> tokens, const ScoreFn& on_step) {
+  if (tokens.empty()) return invalid_argument("the prompt is empty");
+  for (size_t begin = 0; begin < tokens.size(); begin += options_.prefill_chunk) {
+    const size_t n = std::min<size_t>(options_.prefill_chunk, tokens.size() - begin);
+    auto r = run_step(tokens.subspan(begin, n), LogitsMode::kAll);
+    if (!r.ok()) return r.status();
+    TS_RETURN_IF_ERROR(on_step(static_cast<int64_t>(begin), *r));
+  }
+  return Status();
 }
 
-Result<std::vector<float>> SequenceRunner::run_step(std::span<const int32_t> tokens, bool want_logits) {
+Result<std::vector<float>> SequenceRunner::decode(int32_t token) {
+  const int32_t one[1] = {token};
+  return run_step(one, LogitsMode::kLast);
+}
+
+Result<std::vector<float>> SequenceRunner::run_step(std::span<const int32_t> tokens, LogitsMode mode) {
   const ModelConfig& mc = engine_->model_config();
   const int64_t T = static_cast<int64_t>(tokens.size());
   if (num_processed_ + T > mc.max_position_embeddings) {
@@ -74,7 +85,7 @@ Result<std::vector<float>> SequenceRunner::run_step(std::span<const int32_t> tok
   s.seq = seq_;
   s.tokens.assign(tokens.begin(), tokens.end());
   s.start_pos = num_processed_;
-  s.logits = want_logits ? LogitsMode::kLast : LogitsMode::kNone;
+  s.logits = mode;
   for (int64_t l = 0; l < mc.num_hidden_layers; ++l) {
     for (int64_t h = 0; h < mc.num_key_value_heads; ++h) s.lanes.push_back(pool_->lane(seq_, l, h));
   }

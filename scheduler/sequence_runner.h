@@ -54,6 +54,16 @@ class SequenceRunner {
   // Feeds one generated token; returns the logits [V] for the next one.
   Result<std::vector<float>> decode(int32_t token);
 
+  // Scoring prefill (perplexity): feeds `tokens` in the same chunks, with the same compression
+  // after every step, as prefill(), but every step returns the logits of ALL its tokens
+  // (LogitsMode::kAll). After each step (its compression included, so kv_stats() is the
+  // post-step state) calls on_step(offset, logits): offset = the index in `tokens` of the
+  // step's first token, logits = [n, V] for its n tokens (row i: the distribution of the
+  // token that follows tokens[offset + i]). An error from on_step stops the prefill and is
+  // returned; other errors as prefill().
+  using ScoreFn = std::function<Status(int64_t offset, std::span<const float> logits)>;
+  Status prefill_scored(std::span<const int32_t> tokens, const ScoreFn& on_step);
+
   // From now on the destructor leaves the sequence in the pool.
   void detach() { owns_sequence_ = false; }
 
@@ -63,8 +73,9 @@ class SequenceRunner {
 
  private:
   SequenceRunner(Engine& engine, KvPool& pool, SeqId seq, const SequenceRunnerOptions& options);
-  // One engine step over `tokens` at positions num_processed_.. ; returns the last logits row.
-  Result<std::vector<float>> run_step(std::span<const int32_t> tokens, bool want_logits);
+  // One engine step over `tokens` at positions num_processed_.. ; returns the logits rows
+  // `mode` asks for ([0], [V] or [T, V]).
+  Result<std::vector<float>> run_step(std::span<const int32_t> tokens, LogitsMode mode);
 
   Engine* engine_;
   KvPool* pool_;

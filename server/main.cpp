@@ -21,6 +21,8 @@ const Command kCommands[] = {
      trimserve::cli::generate_main},
     {"tokenize", "encode/decode text or render a chat with a model's tokenizer",
      trimserve::cli::tokenize_main},
+    {"eval", "evaluate KV policies and budgets on a dataset: recall accuracy or perplexity",
+     trimserve::cli::eval_main},
     {"bench", "benchmarks: 'bench sessions', 'bench batching', 'bench http' (a running server)",
      trimserve::cli::bench_main},
 };

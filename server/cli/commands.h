@@ -7,6 +7,7 @@ namespace trimserve::cli {
 int generate_main(int argc, char** argv);
 int tokenize_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
-int serve_main(int argc, char** argv);  // the daemon  // trimserve bench sessions ...
+int serve_main(int argc, char** argv);  // the daemon
+int eval_main(int argc, char** argv);   // policies x budgets on a held-out dataset
 
 }  // namespace trimserve::cli

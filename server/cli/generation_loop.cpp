@@ -41,12 +41,18 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
   auto logits = runner.prefill(std::span<const int32_t>(g.prompt).subspan(start));
   if (!logits.ok()) return logits.status();
   g.prefill_s = seconds_since(t_prefill);
-  const auto t_decode = std::chrono::steady_clock::now();
+  TS_RETURN_IF_ERROR(continue_generation(runner, model, opt, std::move(*logits), g, stream));
+  return g;
+}
 
+Status continue_generation(SequenceRunner& runner, const ModelBundle& model,
+                           const GenerateOptions& opt, std::vector<float> logits, Generation& g,
+                           bool stream) {
+  const auto t_decode = std::chrono::steady_clock::now();
   OutputProcessor out(opt.sampling, *model.tokenizer, model.eos_token_ids);
   for (;;) {
-    if (opt.want_logits) g.logits_rows.insert(g.logits_rows.end(), logits->begin(), logits->end());
-    const OutputProcessor::Step step = out.next(*logits, g.prompt);
+    if (opt.want_logits) g.logits_rows.insert(g.logits_rows.end(), logits.begin(), logits.end());
+    const OutputProcessor::Step step = out.next(logits, g.prompt);
     g.text += step.text;
     if (stream && !step.text.empty()) {
       std::fwrite(step.text.data(), 1, step.text.size(), stdout);
@@ -56,13 +62,14 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
       g.finish = step.finish;
       break;
     }
-    logits = runner.decode(step.token);
-    if (!logits.ok()) return logits.status();
+    auto next = runner.decode(step.token);
+    if (!next.ok()) return next.status();
+    logits = std::move(*next);
   }
   g.output = out.output();
   g.decode_s = seconds_since(t_decode);
   g.kv = runner.kv_stats();
-  return g;
+  return Status();
 }
 
 double prefill_rate(const Generation& g) { return g.prompt.size() / std::max(g.prefill_s, 1e-9); }

@@ -46,6 +46,15 @@ Result<Generation> generate(SequenceRunner& runner, const ModelBundle& model,
                             const GenerateOptions& opt, std::vector<int32_t> prompt,
                             int64_t start, bool stream);
 
+// The sampling half of generate(): the prompt (g.prompt; penalties see it) is already fed and
+// `logits` are those after its last token. Samples, feeds each token back, and stops at a
+// finish condition (EOS / stop tokens, stop strings, opt.sampling.max_tokens); fills g.output,
+// text, finish, logits_rows (when opt.want_logits), kv and decode_s. `eval` decodes its recall
+// answers with it after feeding the dialogue turn by turn.
+Status continue_generation(SequenceRunner& runner, const ModelBundle& model,
+                           const GenerateOptions& opt, std::vector<float> logits, Generation& g,
+                           bool stream);
+
 // Prompt tokens per second of prefill.
 double prefill_rate(const Generation& g);
 // Decode steps are one fewer than generated tokens: the last token is sampled, never fed.

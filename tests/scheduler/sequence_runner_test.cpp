@@ -131,3 +131,69 @@ TEST_CASE("errors leave the sequence usable", "[runner]") {
     CHECK(r->decode(1).ok());
   }
 }
+
+TEST_CASE("prefill_scored: row i is the distribution after token i, chunks as prefill", "[runner]") {
+  auto w = tiny("gqa2-untied-rg");
+  const int64_t V = w->config.vocab_size;
+  const auto prompt = ids(23, static_cast<int>(V));
+  SequenceRunnerOptions o;
+  o.prefill_chunk = 7;
+
+  SECTION("full: every row equals the last-row logits of a prefill of that prefix") {
+    EngineRig rig = make_rig(w, 512);
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    std::vector<float> rows;
+    std::vector<int64_t> offsets;
+    REQUIRE(r->prefill_scored(prompt, [&](int64_t offset, std::span<const float> logits) {
+      offsets.push_back(offset);
+      rows.insert(rows.end(), logits.begin(), logits.end());
+      return Status();
+    }).ok());
+    CHECK(offsets == std::vector<int64_t>{0, 7, 14, 21});
+    REQUIRE(rows.size() == prompt.size() * static_cast<size_t>(V));
+    CHECK(r->num_processed() == static_cast<int64_t>(prompt.size()));
+    for (size_t n : {size_t{1}, size_t{6}, size_t{7}, size_t{12}, prompt.size()}) {
+      EngineRig fresh = make_rig(w, 512);
+      auto f = SequenceRunner::create(*fresh.engine, *fresh.pool, 1, o);
+      REQUIRE(f.ok());
+      auto last = f->prefill(std::span<const int32_t>(prompt).first(n));
+      REQUIRE(last.ok());
+      const std::vector<float> row(rows.begin() + static_cast<int64_t>((n - 1) * V),
+                                   rows.begin() + static_cast<int64_t>(n * V));
+      CHECK(max_abs_diff(row, *last) < 1e-4);
+    }
+  }
+  SECTION("an evicting policy compresses between chunks exactly as prefill does") {
+    o.kv.policy = KvPolicy::kTrimKv;
+    o.kv.budget = 5;
+    o.kv.buffer = 1;
+    EngineRig a = make_rig(w, 512), b = make_rig(w, 512);
+    auto scored = SequenceRunner::create(*a.engine, *a.pool, 1, o);
+    auto plain = SequenceRunner::create(*b.engine, *b.pool, 1, o);
+    REQUIRE(scored.ok());
+    REQUIRE(plain.ok());
+    std::vector<float> last_row;
+    std::vector<int64_t> retained;
+    REQUIRE(scored->prefill_scored(prompt, [&](int64_t, std::span<const float> logits) {
+      last_row.assign(logits.end() - V, logits.end());
+      retained.push_back(scored->kv_stats().retained);
+      return Status();
+    }).ok());
+    auto last = plain->prefill(prompt);
+    REQUIRE(last.ok());
+    CHECK(max_abs_diff(last_row, *last) < 1e-5);
+    CHECK(scored->kv_stats().retained == plain->kv_stats().retained);
+    CHECK(retained.back() == scored->kv_stats().retained);
+  }
+  SECTION("an error from the callback stops the prefill") {
+    EngineRig rig = make_rig(w, 512);
+    auto r = SequenceRunner::create(*rig.engine, *rig.pool, 1, o);
+    REQUIRE(r.ok());
+    Status s = r->prefill_scored(prompt, [](int64_t, std::span<const float>) {
+      return invalid_argument("stop");
+    });
+    CHECK(s.code() == ErrorCode::kInvalidArgument);
+    CHECK(r->num_processed() == 7);
+  }
+}
