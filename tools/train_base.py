@@ -14,18 +14,16 @@ the end, so a killed run resumes with --resume where it stopped. The run stops a
 after --hours of wall time, whichever comes first.
 """
 import argparse
-import json
 import math
 import os
 import sys
-import time
-from dataclasses import asdict
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qwen3_model as qm  # noqa: E402
+import train_loop  # noqa: E402
 
 
 def lr_at(step, args):
@@ -75,7 +73,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    ckpt_path = os.path.join(args.out, "ckpt.pt")  # train_loop.run writes it
     tokens = qm.load_tokens(args.tokens)
     if int(tokens.max()) >= args.vocab_size:
         sys.exit(f"train_base.py: token id {int(tokens.max())} >= --vocab-size {args.vocab_size}")
@@ -110,37 +108,22 @@ def main(argv=None):
                                    torch.Generator().manual_seed(1234))
     print(f"train_base: {qm.count_parameters(model) / 1e6:.2f} M parameters, "
           f"{len(tokens) / 1e6:.1f} M training tokens, from step {step}", file=sys.stderr)
-    log = open(os.path.join(args.out, "loss.jsonl"), "a")
-    started = time.time()
     model.train()
-    while step < args.steps:
+
+    def train_step(step):
         lr = lr_at(step, args)
         for g in opt.param_groups:
             g["lr"] = lr
         batch = qm.token_windows(tokens, args.seq_len, args.batch, gen)
         logits, _ = model(batch[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        step += 1
-        elapsed = time.time() - started
-        out_of_time = args.hours > 0 and elapsed > args.hours * 3600
-        record = {"step": step, "tokens": step * args.batch * args.seq_len,
-                  "loss": round(loss.item(), 4), "lr": lr, "seconds": round(elapsed, 1)}
-        if heldout is not None and (step % args.eval_every == 0 or step == args.steps or out_of_time):
-            record["heldout_loss"] = round(heldout_loss(model, heldout), 4)
-        log.write(json.dumps(record) + "\n")
-        log.flush()
-        if step % 10 == 0 or "heldout_loss" in record:
-            print(json.dumps(record), file=sys.stderr)
-        if step % args.ckpt_every == 0 or step == args.steps or out_of_time:
-            qm.save_checkpoint(ckpt_path, model, opt, step,
-                               {"rng": gen.get_state(), "args": vars(args)})
-        if out_of_time:
-            break
-    print(f"train_base: stopped at step {step}; checkpoint {ckpt_path}", file=sys.stderr)
+        return loss, {"tokens": (step + 1) * args.batch * args.seq_len, "lr": lr}
+
+    def evaluate():
+        return {"heldout_loss": round(heldout_loss(model, heldout), 4)}
+
+    train_loop.run("train_base", model, opt, params, gen, step, args, train_step,
+                   evaluate if heldout is not None else None)
     return 0
 
 

@@ -22,10 +22,8 @@ Logging, checkpoints and --resume as in train_base.py (OUT/loss.jsonl, OUT/ckpt.
 model, base and gates).
 """
 import argparse
-import json
 import os
 import sys
-import time
 from dataclasses import asdict
 
 import torch
@@ -33,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qwen3_model as qm  # noqa: E402
+import train_loop  # noqa: E402
 
 
 def gate_losses(model, batch, memory_size, args):
@@ -111,34 +110,19 @@ def main(argv=None):
     print(f"train_gates: {sum(p.numel() for p in gates)} gate parameters "
           f"({'shared' if model.shape.gate_shared_projection else 'per-layer'} final projection), "
           f"M = {model.shape.memory_size}, from step {step}", file=sys.stderr)
-    log = open(os.path.join(args.out, "loss.jsonl"), "a")
-    started = time.time()
-    while step < args.steps:
+
+    def train_step(step):
         batch = qm.token_windows(tokens, args.seq_len, args.batch, gen)
         loss, parts = gate_losses(model, batch, model.shape.memory_size, args)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(gates, 1.0)
-        opt.step()
-        step += 1
-        elapsed = time.time() - started
-        out_of_time = args.hours > 0 and elapsed > args.hours * 3600
-        record = {"step": step, "loss": round(loss.item(), 4),
-                  **{k: round(v, 4) for k, v in parts.items()}, "seconds": round(elapsed, 1)}
-        if heldout is not None and (step % args.eval_every == 0 or step == args.steps or out_of_time):
-            with torch.no_grad():
-                _, ho = gate_losses(model, heldout, model.shape.memory_size, args)
-            record["heldout"] = {k: round(v, 4) for k, v in ho.items()}
-        log.write(json.dumps(record) + "\n")
-        log.flush()
-        if step % 10 == 0 or "heldout" in record:
-            print(json.dumps(record), file=sys.stderr)
-        if step % args.ckpt_every == 0 or step == args.steps or out_of_time:
-            qm.save_checkpoint(ckpt_path, model, opt, step,
-                               {"rng": gen.get_state(), "args": vars(args)})
-        if out_of_time:
-            break
-    print(f"train_gates: stopped at step {step}; checkpoint {ckpt_path}", file=sys.stderr)
+        return loss, {k: round(v, 4) for k, v in parts.items()}
+
+    def evaluate():
+        with torch.no_grad():
+            _, ho = gate_losses(model, heldout, model.shape.memory_size, args)
+        return {"heldout": {k: round(v, 4) for k, v in ho.items()}}
+
+    train_loop.run("train_gates", model, opt, gates, gen, step, args, train_step,
+                   evaluate if heldout is not None else None)
     return 0
 
 
