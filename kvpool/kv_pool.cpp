@@ -295,7 +295,7 @@ KvPoolStats KvPool::stats() const {
     }
     ++st.num_idle;
     st.entries_idle += s.stats.retained;
-    for (const Lane& lane : s.lanes) st.pages_idle += static_cast<int64_t>(lane.pages().size());
+    st.pages_idle += pages_held(id);
   }
   st.evicted = impl_->evicted;
   st.truncated = impl_->truncated;

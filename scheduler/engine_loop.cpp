@@ -46,7 +46,8 @@ EngineLoop::EngineLoop(Engine& engine, KvPool& pool, SessionManager& sessions,
       sessions_(sessions),
       scheduler_(scheduler),
       tokenizer_(tokenizer),
-      eos_(std::move(eos_token_ids)) {}
+      eos_(std::move(eos_token_ids)),
+      kv_shares_(scheduler.kv_shares()) {}
 
 EngineLoop::~EngineLoop() { stop(); }
 
@@ -213,20 +214,26 @@ std::optional<GenerationRequest::Clock::time_point> EngineLoop::next_deadline() 
   return soonest;
 }
 
-void EngineLoop::enforce_kv_shares(const BatchPlan& plan) {
-  const std::map<std::string, int64_t> shares = scheduler_.kv_shares();
-  if (shares.empty()) return;
-  std::map<std::string, int64_t> used;  // the tenant's requests now, plus the plan's new pages
+std::map<std::string, int64_t> EngineLoop::request_pages_by_tenant() const {
+  std::map<std::string, int64_t> pages;
+  if (kv_shares_.empty()) return pages;
   for (const auto& [id, a] : active_) {
-    if (shares.count(a.spec.tenant) != 0) used[a.spec.tenant] += pool_.pages_held(seqs_.at(id));
+    if (kv_shares_.count(a.spec.tenant) != 0) pages[a.spec.tenant] += pool_.pages_held(seqs_.at(id));
   }
+  return pages;
+}
+
+void EngineLoop::enforce_kv_shares(const BatchPlan& plan) {
+  if (kv_shares_.empty()) return;
+  // The tenant's requests now (after this plan's preemptions), plus the plan's new pages.
+  std::map<std::string, int64_t> used = request_pages_by_tenant();
   for (const BatchItem& item : plan.items) {
     const std::string& tenant = active_.at(item.id).spec.tenant;
-    if (shares.count(tenant) != 0) {
+    if (kv_shares_.count(tenant) != 0) {
       used[tenant] += pool_.pages_needed(seqs_.at(item.id), item.num_tokens);
     }
   }
-  for (const auto& [tenant, max_pages] : shares) {
+  for (const auto& [tenant, max_pages] : kv_shares_) {
     sessions_.limit_tenant_idle(tenant, std::max<int64_t>(0, max_pages - used[tenant]));
   }
 }
@@ -364,14 +371,7 @@ bool EngineLoop::step_once() {
   take_inbox();
   drop_cancelled();
   apply_backpressure();
-  std::map<std::string, int64_t> tenant_pages;
-  for (const auto& [tenant, max_pages] : scheduler_.kv_shares()) {
-    int64_t& pages = tenant_pages[tenant];
-    for (const auto& [id, a] : active_) {
-      if (a.spec.tenant == tenant) pages += pool_.pages_held(seqs_.at(id));
-    }
-  }
-  const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_, std::move(tenant_pages)));
+  const BatchPlan plan = scheduler_.schedule(PoolCapacity(pool_, seqs_, request_pages_by_tenant()));
   const bool worked = run_plan(plan) || had_tasks;
   sessions_.housekeeping();
   stats_.running = scheduler_.num_running();

@@ -142,6 +142,8 @@ class EngineLoop {
   // Keeps every tenant with a KV share (max_pages) under it: drops its least recently used
   // idle sessions so that they, its requests and the plan's new pages fit.
   void enforce_kv_shares(const BatchPlan& plan);
+  // Pages held by the requests (running or waiting) of each tenant with a KV share.
+  std::map<std::string, int64_t> request_pages_by_tenant() const;
   void apply_backpressure();
   bool run_plan(const BatchPlan& plan);
   // Ends a request: parks a session turn or releases the sequence.
@@ -158,6 +160,7 @@ class EngineLoop {
   Scheduler& scheduler_;
   const Tokenizer& tokenizer_;
   std::vector<int64_t> eos_;
+  const std::map<std::string, int64_t> kv_shares_;  // tenant -> max_pages (fixed at creation)
   std::map<RequestId, Active> active_;
   std::map<RequestId, SeqId> seqs_;  // a session turn runs on its session's sequence
   CompactionPlan plan_;

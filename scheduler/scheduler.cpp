@@ -200,13 +200,7 @@ BatchPlan Scheduler::schedule(const KvCapacity& kv) {
     return std::find(running_.begin(), running_.end(), id) != running_.end();
   };
   auto add = [&](RequestId id, int64_t n, bool prefill, int64_t pages) {
-    Request& r = requests_.at(id);
-    plan.items.push_back(item_for(r, n, prefill));
-    plan.num_tokens += n;
-    budget -= n;
-    pages_left -= pages;
-    if (int64_t* left = share_left(r.spec.tenant)) *left -= pages;
-    tenants_.at(r.spec.tenant).stats.tokens_scheduled += n;
+    add_item(requests_.at(id), n, prefill, pages, budget, pages_left, plan);
   };
 
   // 1. Decode tokens; preempt when one does not fit.
@@ -282,19 +276,24 @@ void Scheduler::admit(const KvCapacity& kv, int64_t& budget, int64_t& pages_left
       continue;
     }
     if (need > pages_left) return;  // no preemption for new work: wait for memory
-    if (int64_t* share = share_left(name)) *share -= need;
     t.deficit -= cost;
     t.queue.pop_front();
     --t.stats.waiting;
     ++t.stats.running;
     running_.push_back(id);
     plan.started.push_back(id);
-    plan.items.push_back(item_for(r, n, /*prefill=*/true));
-    plan.num_tokens += n;
-    budget -= n;
-    pages_left -= need;
-    t.stats.tokens_scheduled += n;
+    add_item(r, n, /*prefill=*/true, need, budget, pages_left, plan);
   }
+}
+
+void Scheduler::add_item(const Request& r, int64_t n, bool prefill, int64_t pages,
+                         int64_t& budget, int64_t& pages_left, BatchPlan& plan) {
+  plan.items.push_back(item_for(r, n, prefill));
+  plan.num_tokens += n;
+  budget -= n;
+  pages_left -= pages;
+  if (int64_t* left = share_left(r.spec.tenant)) *left -= pages;
+  tenants_.at(r.spec.tenant).stats.tokens_scheduled += n;
 }
 
 void Scheduler::on_step_done(const BatchPlan& plan, const std::vector<RequestId>& finished) {

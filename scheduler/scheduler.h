@@ -190,6 +190,10 @@ class Scheduler {
   // The next prefill chunk of `r` within `budget`: never past the prompt or the next boundary.
   int64_t prefill_length(const Request& r, int64_t budget) const;
   BatchItem item_for(const Request& r, int64_t n, bool prefill) const;
+  // Appends n tokens of `r` to the plan and charges them to the step's token budget, the
+  // pool's pages and the tenant's share.
+  void add_item(const Request& r, int64_t n, bool prefill, int64_t pages, int64_t& budget,
+                int64_t& pages_left, BatchPlan& plan);
 
   SchedulerOptions options_;
   const Clock& clock_;

@@ -212,19 +212,15 @@ Status SessionManager::make_room_for(const std::function<int64_t()>& pages_neede
 }
 
 int64_t SessionManager::limit_tenant_idle(const std::string& tenant, int64_t max_idle_pages) {
-  const auto idle_pages = [&] {
-    int64_t pages = 0;
-    for (SeqId seq : store_.idle_sequences(tenant)) pages += pool_.pages_held(seq);
-    return pages;
-  };
+  int64_t held = 0;
+  for (SeqId seq : store_.idle_sequences(tenant)) held += pool_.pages_held(seq);
   const auto of_tenant = [&](const SessionKey& k) { return k.tenant == tenant; };
-  int64_t held = idle_pages();
   while (held > max_idle_pages) {
     auto dropped = store_.evict_lru_idle(EvictionReason::kSessionLimit, of_tenant);
     if (!dropped) break;
     persisted_.erase(dropped->key);
+    held -= pool_.pages_held(dropped->seq);
     pool_.evict_sequence(dropped->seq, EvictionReason::kSessionLimit);
-    held = idle_pages();
   }
   return held;
 }

@@ -59,10 +59,9 @@ bool JsonFields::integer(const char* name, int64_t& out) {
     return false;
   };
   if (v->is_number_integer()) {
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      return out_of_range();
-    }
-    out = v->get<int64_t>();
+    const std::optional<int64_t> i = json_int64(*v);
+    if (!i) return out_of_range();
+    out = *i;
     return true;
   }
   // 3.0 is accepted as 3 (JSON encoders differ); 3.5 is not an integer.

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "server/cli/model_bundle.h"
 #include "server/cli/batching_bench.h"
 #include "server/cli/http_bench.h"
+#include "server/cli/result_files.h"
 #include "server/cli/session_bench.h"
 
 namespace trimserve::cli {
@@ -159,12 +159,15 @@ int run_batching(int argc, char** argv) {
                     {"ratio_vs_sequential", l.ratio_vs_sequential}});
   }
   const std::filesystem::path out = a.get_or("out", "bench-results/batching");
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  std::ofstream(out / "results.json")
-      << nlohmann::ordered_json{{"model", *a.get("model")}, {"levels", rows}}.dump(2) << "\n";
-  std::ofstream(out / "results.md") << md;
+  Status written = make_output_dir(out);
+  if (written.ok()) {
+    written = write_text_file(
+        out / "results.json",
+        nlohmann::ordered_json{{"model", *a.get("model")}, {"levels", rows}}.dump(2) + "\n");
+  }
+  if (written.ok()) written = write_text_file(out / "results.md", md);
   std::printf("%s", md.c_str());
+  if (!written.ok()) return report("bench", written);
   return kExitOk;
 }
 
@@ -257,11 +260,7 @@ int run_http(int argc, char** argv) {
   std::filesystem::path out;
   if (a.has("out")) {
     out = *a.get("out");
-    std::error_code ec;
-    std::filesystem::create_directories(out, ec);
-    if (ec) {
-      return report("bench", not_found("cannot create " + out.string() + ": " + ec.message()));
-    }
+    if (Status s = make_output_dir(out); !s.ok()) return report("bench", s);
   }
 
   const HttpBenchRun run = run_http_bench(
@@ -271,8 +270,8 @@ int run_http(int argc, char** argv) {
   const std::string md = http_bench_markdown(doc);
   if (!out.empty()) {
     const std::filesystem::path json_file = out / (name + ".json"), md_file = out / (name + ".md");
-    std::ofstream(json_file) << doc.dump(2) << "\n";
-    std::ofstream(md_file) << md;
+    if (Status s = write_text_file(json_file, doc.dump(2) + "\n"); !s.ok()) return report("bench", s);
+    if (Status s = write_text_file(md_file, md); !s.ok()) return report("bench", s);
     std::fprintf(stderr, "bench: wrote %s and %s\n", json_file.string().c_str(),
                  md_file.string().c_str());
   }
@@ -327,9 +326,7 @@ int run_sessions(int argc, char** argv) {
   if (!kv.ok()) return report("bench", kv.status());
   o.kv = *kv;
   const std::filesystem::path out = a.get_or("out", "bench-results/sessions");
-  std::error_code ec;
-  std::filesystem::create_directories(out, ec);
-  if (ec) return report("bench", not_found("cannot create " + out.string() + ": " + ec.message()));
+  if (Status s = make_output_dir(out); !s.ok()) return report("bench", s);
 
   const double fraction = o.pool_fraction;
   std::vector<SessionBenchOptions> runs;
@@ -341,6 +338,7 @@ int run_sessions(int argc, char** argv) {
   runs.push_back(o);
   o.name += " + session files";
   o.session_dir = (out / "session-files").string();
+  std::error_code ec;  // a leftover directory that cannot be removed fails the run below
   std::filesystem::remove_all(o.session_dir, ec);
   runs.push_back(o);
 
@@ -355,9 +353,11 @@ int run_sessions(int argc, char** argv) {
   std::filesystem::remove_all(out / "session-files", ec);
   nlohmann::ordered_json all = {{"model", *a.get("model")}, {"runs", rows}};
   const std::string md = markdown(rows);
-  std::ofstream(out / "results.json") << all.dump(2) << "\n";
-  std::ofstream(out / "results.md") << md;
   std::printf("%s", md.c_str());
+  if (Status s = write_text_file(out / "results.json", all.dump(2) + "\n"); !s.ok()) {
+    return report("bench", s);
+  }
+  if (Status s = write_text_file(out / "results.md", md); !s.ok()) return report("bench", s);
   std::fprintf(stderr, "bench: wrote %s and %s\n", (out / "results.json").string().c_str(),
                (out / "results.md").string().c_str());
   return kExitOk;

@@ -21,6 +21,7 @@
 #include "server/cli/perplexity_eval.h"
 #include "server/cli/progress_bar.h"
 #include "server/cli/recall_eval.h"
+#include "server/cli/result_files.h"
 
 namespace trimserve::cli {
 

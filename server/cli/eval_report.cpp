@@ -1,11 +1,10 @@
 #include "server/cli/eval_report.h"
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 
 #include "server/cli/eval_plot.h"
+#include "server/cli/result_files.h"
 
 namespace trimserve::cli {
 
@@ -73,24 +72,8 @@ std::string format(const char* fmt, double v) {
   return buf;
 }
 
-Status write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-  f.close();
-  if (!f) return not_found("cannot write " + path.string());
-  return Status();
-}
 
 }  // namespace
-
-std::string utc_timestamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 ordered_json eval_json(const EvalRun& run) {
   const bool recall = run.task == EvalTask::kRecall;
@@ -142,16 +125,13 @@ std::string eval_markdown(const EvalRun& run) {
 }
 
 Status write_eval_report(const EvalRun& run, const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir, ec)) return not_found("--out: cannot create directory " + dir);
-  const fs::path d(dir);
-  TS_RETURN_IF_ERROR(write_file(
+  const std::filesystem::path d(dir);
+  TS_RETURN_IF_ERROR(make_output_dir(d).with_context("--out"));
+  TS_RETURN_IF_ERROR(write_text_file(
       d / "results.json",
       eval_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
-  TS_RETURN_IF_ERROR(write_file(d / "results.md", eval_markdown(run)));
-  TS_RETURN_IF_ERROR(write_file(d / "results.svg", eval_svg(run)));
+  TS_RETURN_IF_ERROR(write_text_file(d / "results.md", eval_markdown(run)));
+  TS_RETURN_IF_ERROR(write_text_file(d / "results.svg", eval_svg(run)));
   return Status();
 }
 

@@ -32,7 +32,4 @@ std::string eval_markdown(const EvalRun& run);
 // naming the path that could not be created or written.
 Status write_eval_report(const EvalRun& run, const std::string& dir);
 
-// The current UTC time as "2026-05-14T09:30:00Z".
-std::string utc_timestamp();
-
 }  // namespace trimserve::cli

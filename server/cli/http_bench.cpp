@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <latch>
 #include <map>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "server/cli/bench_stats.h"
+#include "server/cli/result_files.h"
 
 namespace trimserve::cli {
 
@@ -53,15 +53,6 @@ std::string prompt_text(uint64_t seed, uint64_t index, int64_t words) {
   return s;
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
 class Runner {
  public:
   Runner(const HttpBenchOptions& o, const std::function<void(const std::string&)>& progress)
@@ -69,7 +60,7 @@ class Runner {
 
   HttpBenchRun run() {
     HttpBenchRun run;
-    run.started = utc_now();
+    run.started = utc_timestamp();
     run.endpoint = o_.chat ? "/v1/chat/completions" : "/v1/completions";
     endpoint_ = run.endpoint;
     run.stopped = pick_model();
