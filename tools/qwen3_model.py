@@ -120,6 +120,38 @@ def apply_rope(x, cos, sin):
     return x * cos + rot * sin
 
 
+def causal_attention(q, k, v, decay, scale, chunk=256):
+    """softmax(q·kᵀ·scale + bias)·v with grouped kv heads. q [B, H, T, D]; k, v [B, Hkv, T, D];
+    bias = decay [B, Hkv, T, T] (-inf above the diagonal) or, when None, the causal mask.
+    Returns [B, H, T, D].
+
+    The plain softmax form (Debian's torch 1.13 has no scaled_dot_product_attention), shaped
+    for CPU speed, which bounds how much the embedded model can learn in a session: the G
+    query heads of a kv head are stacked into one matrix (no repeated k/v), the scale and mask
+    ride in baddbmm, and queries go in chunks that see only the keys up to their last
+    position, so the upper triangle is mostly never computed."""
+    B, H, T, D = q.shape
+    Hkv = k.shape[1]
+    G = H // Hkv
+    q = q.reshape(B * Hkv, G, T, D)
+    k = k.reshape(B * Hkv, T, D)
+    v = v.reshape(B * Hkv, T, D)
+    outs = []
+    for s in range(0, T, chunk):
+        e = min(T, s + chunk)
+        qc = q[:, :, s:e].reshape(B * Hkv, G * (e - s), D)
+        if decay is None:
+            bias = torch.zeros(e - s, e)
+            bias[:, s:] = torch.full((e - s, e - s), float("-inf")).triu(1)
+            bias = bias.repeat(G, 1)                                # [G·(e-s), e]
+        else:
+            bias = decay[:, :, s:e, :e].reshape(B * Hkv, 1, e - s, e).expand(
+                B * Hkv, G, e - s, e).reshape(B * Hkv, G * (e - s), e)
+        scores = torch.baddbmm(bias, qc, k[:, :e].transpose(1, 2), alpha=scale)
+        outs.append((torch.softmax(scores, dim=-1) @ v[:, :e]).view(B * Hkv, G, e - s, D))
+    return torch.cat(outs, dim=2).view(B, H, T, D)
+
+
 class Attention(nn.Module):
     def __init__(self, shape, shared_gate_final, gate_bias_init):
         super().__init__()
@@ -138,28 +170,20 @@ class Attention(nn.Module):
         """a: normed input [B, T, C]. Returns (output [B, T, C], logβ [B, T, Hkv] or None,
         retained mass [B, Hkv, T] or None)."""
         B, T, _ = a.shape
-        G = self.H // self.Hkv
         q = self.q_norm(self.q_proj(a).view(B, T, self.H, self.D)).transpose(1, 2)
         k = self.k_norm(self.k_proj(a).view(B, T, self.Hkv, self.D)).transpose(1, 2)
         v = self.v_proj(a).view(B, T, self.Hkv, self.D).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        k, v = k.repeat_interleave(G, dim=1), v.repeat_interleave(G, dim=1)
-        log_beta = mass = None
+        log_beta = mass = decay = None
         if decayed:
             log_beta = self.retention_gate(a, shared_gate)  # [B, T, Hkv]
             i = torch.arange(T)
             dist = (i[:, None] - i[None, :]).float()        # i - j
-            causal = dist >= 0
             # (i-j)·logβ_j for j <= i; -inf above the diagonal. [B, Hkv, T, T]
             decay = dist.clamp(min=0) * log_beta.transpose(1, 2)[:, :, None, :]
-            decay = decay.masked_fill(~causal, float("-inf"))
+            decay = decay.masked_fill(dist < 0, float("-inf"))
             mass = decay.exp().sum(-1)                     # Σ_j β_j^(i-j)  [B, Hkv, T]
-            bias = decay.repeat_interleave(G, dim=1)
-        else:
-            bias = torch.full((T, T), float("-inf")).triu(1)
-        # Debian's torch 1.13 has no scaled_dot_product_attention: the plain softmax form.
-        scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.D)) + bias
-        out = torch.softmax(scores, dim=-1) @ v
+        out = causal_attention(q, k, v, decay, 1.0 / math.sqrt(self.D))
         out = out.transpose(1, 2).reshape(B, T, self.H * self.D)
         return self.o_proj(out), log_beta, mass
 
