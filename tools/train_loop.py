@@ -1,8 +1,9 @@
 """The training loop tools/train_base.py and tools/train_gates.py share: optimiser steps with
 gradient clipping, one JSON record per step appended to OUT/loss.jsonl, held-out evaluation
 every --eval-every steps, an atomic checkpoint (OUT/ckpt.pt: model, optimiser, step, RNG state)
-every --ckpt-every steps, and a stop at --steps or after --hours of wall time — so a killed run
-resumes from its last checkpoint with --resume."""
+every --ckpt-every steps, and a stop at --steps, at --stop-at (a phase of a longer schedule: the
+learning rate still follows --steps) or after --hours of wall time — so a killed run resumes from
+its last checkpoint with --resume."""
 import json
 import os
 import sys
@@ -20,7 +21,8 @@ def run(name, model, opt, params, gen, step, args, step_fn, heldout_fn=None):
     ckpt_path = os.path.join(args.out, "ckpt.pt")
     started = time.time()
     with open(os.path.join(args.out, "loss.jsonl"), "a") as log:
-        while step < args.steps:
+        last = min(args.steps, args.stop_at) if getattr(args, "stop_at", 0) else args.steps
+        while step < last:
             loss, fields = step_fn(step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -32,14 +34,14 @@ def run(name, model, opt, params, gen, step, args, step_fn, heldout_fn=None):
             record = {"step": step, "loss": round(loss.item(), 4), **fields,
                       "seconds": round(elapsed, 1)}
             evaluated = heldout_fn is not None and (
-                step % args.eval_every == 0 or step == args.steps or out_of_time)
+                step % args.eval_every == 0 or step == last or out_of_time)
             if evaluated:
                 record.update(heldout_fn())
             log.write(json.dumps(record) + "\n")
             log.flush()
             if step % 10 == 0 or evaluated:
                 print(json.dumps(record), file=sys.stderr)
-            if step % args.ckpt_every == 0 or step == args.steps or out_of_time:
+            if step % args.ckpt_every == 0 or step == last or out_of_time:
                 qm.save_checkpoint(ckpt_path, model, opt, step,
                                    {"rng": gen.get_state(), "args": vars(args)})
             if out_of_time:
