@@ -6,6 +6,7 @@
 
 #include "scheduler/kv_settings.h"
 #include "server/cli/cli_args.h"
+#include "server/cli/default_model.h"
 
 namespace trimserve::cli {
 
@@ -98,7 +99,7 @@ std::string EvalConfig::label() const {
 void print_eval_help(std::FILE* out) {
   std::fprintf(
       out,
-      "usage: trimserve eval --model DIR --task recall|perplexity --data FILE.jsonl [options]\n\n"
+      "usage: trimserve eval [--model DIR] --task recall|perplexity --data FILE.jsonl [options]\n\n"
       "Evaluates KV policies and budgets on a held-out dataset with the CPU engine and exactly\n"
       "the generation protocol of `generate` (chunked prefill, the policy compressing the cache\n"
       "after every step). `full` runs once; every other policy once per budget.\n\n"
@@ -112,7 +113,7 @@ void print_eval_help(std::FILE* out) {
       "               each window one sequence; every token after the first of a window is scored\n"
       "               from the logits of all positions. Reports exp(mean NLL) and the KV entries\n"
       "               retained after each chunk.\n\n"
-      "  --model DIR               Hugging Face model directory\n"
+      "  --model DIR               Hugging Face model directory (default: the embedded trimchat-6m)\n"
       "  --task T                  recall | perplexity\n"
       "  --data FILE               the dataset (.jsonl)\n"
       "  --policies LIST           comma-separated: full, window, trimkv, trimkv-global (default: all\n"
@@ -144,13 +145,15 @@ Result<EvalOptions> parse_eval_options(int argc, char** argv) {
     o.help = true;
     return o;
   }
-  for (const char* required : {"model", "task", "data"}) {
+  for (const char* required : {"task", "data"}) {
     if (!a.has(required)) {
       return invalid_argument(std::string("--") + required +
                               " is required (see 'trimserve eval --help')");
     }
   }
-  o.model_dir = *a.get("model");
+  auto model_dir = model_dir_or_default(a.get_or("model", ""));
+  if (!model_dir.ok()) return model_dir.status();
+  o.model_dir = *model_dir;
   const std::string task = *a.get("task");
   if (task == "recall") {
     o.task = EvalTask::kRecall;

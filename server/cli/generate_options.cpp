@@ -4,6 +4,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "server/cli/default_model.h"
 #include "server/cli/kv_flags.h"
 
 namespace trimserve::cli {
@@ -27,11 +28,12 @@ std::vector<std::string> value_flags() {
 
 void print_generate_help(std::FILE* out) {
   std::fprintf(out,
-      "usage: trimserve generate --model DIR (--prompt TEXT | --prompt-ids 1,2,3 | --messages FILE.json)\n"
+      "usage: trimserve generate [--model DIR] (--prompt TEXT | --prompt-ids 1,2,3 | --messages FILE.json)\n"
       "                          [options]\n\n"
       "Generates text with the CPU engine; the KV cache is managed by the chosen policy.\n\n"
       "input:\n"
-      "  --model DIR              Hugging Face model directory (config.json, *.safetensors, tokenizer.json)\n"
+      "  --model DIR              Hugging Face model directory (config.json, *.safetensors, tokenizer.json);\n"
+      "                           default: the embedded trimchat-6m\n"
       "  --prompt TEXT            raw prompt text (special tokens in it are recognised)\n"
       "  --prompt-ids LIST        comma-separated token ids\n"
       "  --messages FILE          JSON chat: [{\"role\",\"content\"}...] or {\"messages\": [...]}, rendered\n"
@@ -78,8 +80,9 @@ Result<GenerateOptions> parse_generate_options(int argc, char** argv) {
     o.help = true;
     return o;
   }
-  if (!a.has("model")) return invalid_argument("--model DIR is required");
-  o.model_dir = *a.get("model");
+  auto model_dir = model_dir_or_default(a.get_or("model", ""));
+  if (!model_dir.ok()) return model_dir.status();
+  o.model_dir = *model_dir;
   const int num_inputs = a.has("prompt") + a.has("prompt-ids") + a.has("messages");
   o.session_id = a.get("session-id");
   if (o.session_id) {

@@ -26,6 +26,7 @@
 #include "server/cli/cli_args.h"
 #include "server/cli/commands.h"
 #include "server/cli/exit_codes.h"
+#include "server/cli/default_model.h"
 #include "server/cli/model_bundle.h"
 #include "server/http/http_server.h"
 
@@ -37,9 +38,10 @@ void print_help(std::FILE* out) {
   std::fprintf(out,
       "usage: trimserve serve [--config FILE] [--model DIR] [--host ADDR] [--port N]\n\n"
       "Serves the OpenAI-compatible HTTP API (POST /v1/chat/completions, GET /v1/models,\n"
-      "/health, /ready). Flags override the config file (deploy/trimserve.example.yaml\n"
-      "documents every key). --port 0 picks a free port; the bound port is logged as\n"
-      "`listening http=HOST:PORT`. SIGTERM drains for server.drain_timeout_s, then exits 0.\n");
+      "/health, /ready) on --model, or on the embedded trimchat-6m when none is given. Flags\n"
+      "override the config file (deploy/trimserve.example.yaml documents every key). --port 0\n"
+      "picks a free port; the bound port is logged as `listening http=HOST:PORT`. SIGTERM\n"
+      "drains for server.drain_timeout_s, then exits 0.\n");
 }
 
 Result<DaemonConfig> load(const CliArgs& a) {
@@ -59,9 +61,9 @@ Result<DaemonConfig> load(const CliArgs& a) {
   }
   TS_RETURN_IF_ERROR(validate(c));
   if (c.model.path.empty()) {
-    return invalid_argument(
-        "model.path: no model given (use --model DIR; the embedded default model is not "
-        "shipped yet)");
+    auto dir = default_model_dir();
+    if (!dir.ok()) return dir.status();
+    c.model.path = *dir;
   }
   return c;
 }

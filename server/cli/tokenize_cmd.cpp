@@ -13,6 +13,7 @@
 
 #include "server/cli/cli_args.h"
 #include "server/cli/commands.h"
+#include "server/cli/default_model.h"
 #include "server/cli/exit_codes.h"
 #include "server/cli/model_bundle.h"
 
@@ -22,7 +23,7 @@ namespace {
 
 void print_help() {
   std::printf(
-      "usage: trimserve tokenize --model DIR [--decode | --chat FILE.json] [--no-special]\n\n"
+      "usage: trimserve tokenize [--model DIR] [--decode | --chat FILE.json] [--no-special]\n\n"
       "  (default)      each stdin line is a JSON string; prints its token ids as a JSON array\n"
       "  --decode       each stdin line is a JSON array of ids; prints the text as a JSON string\n"
       "  --chat FILE    renders {\"messages\": [...], \"add_generation_prompt\": bool,\n"
@@ -70,11 +71,12 @@ int tokenize_main(int argc, char** argv) {
     print_help();
     return kExitOk;
   }
-  if (!args.has("model")) return report("tokenize", invalid_argument("--model DIR is required"));
+  auto model_dir = model_dir_or_default(args.get_or("model", ""));
+  if (!model_dir.ok()) return report("tokenize", model_dir.status());
   if (args.has("decode") && args.has("chat")) {
     return report("tokenize", invalid_argument("--decode and --chat are exclusive"));
   }
-  auto model = load_model_bundle(*args.get("model"), /*load_weights=*/false);
+  auto model = load_model_bundle(*model_dir, /*load_weights=*/false);
   if (!model.ok()) return report("tokenize", model.status());
   const bool parse_special = !args.has("no-special");
   if (auto chat = args.get("chat")) return render_chat(*model, *chat, parse_special);
