@@ -25,7 +25,9 @@ class Daemon:
         with open(cfg, "w") as f:
             f.write(config)
         self.log = []
-        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg, "--model", f"{MODELS}/{model}"],
+        # model=None: no --model, so the daemon serves the embedded default model.
+        model_args = [] if model is None else ["--model", f"{MODELS}/{model}"]
+        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg] + model_args,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
