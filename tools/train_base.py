@@ -119,7 +119,10 @@ def main(argv=None):
         batch = qm.token_windows(tokens, args.seq_len, args.batch, gen)
         logits, _ = model(batch[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
-        return loss, {"tokens": (step + 1) * args.batch * args.seq_len, "lr": lr}
+        # tokens assumes every phase has the same tokens per step (retrain.sh keeps it so);
+        # seq_len tells the phases apart in the log
+        return loss, {"tokens": (step + 1) * args.batch * args.seq_len, "lr": lr,
+                      "seq_len": args.seq_len}
 
     def evaluate():
         return {"heldout_loss": round(heldout_loss(model, heldout), 4)}

@@ -97,6 +97,23 @@ def smooth(records, key, every=10):
     return pts
 
 
+def phases(base):
+    """'windows of 1,024 tokens to step 360, then 2,048 to step 600': the phases of the base
+    run, told apart by the seq_len of its log records."""
+    spans = []  # [seq_len, last step]
+    for r in base:
+        n = r.get("seq_len")
+        if spans and spans[-1][0] == n:
+            spans[-1][1] = r["step"]
+        else:
+            spans.append([n, r["step"]])
+    if len(spans) == 1 and spans[0][0] is None:
+        return "windows of the context length"
+    parts = [f"windows of {n:,} tokens to step {last}" if n else f"unrecorded windows to step {last}"
+             for n, last in spans]
+    return "; then ".join(parts)
+
+
 def results(model, task, variant):
     path = os.path.join(model, "eval", f"{task}-{variant}", "results.json")
     return read_json(path) if os.path.exists(path) else None
@@ -223,8 +240,8 @@ projection is {'shared by all layers (DBTrimKV), so every lane scores on one sca
 
 ## Training (`bash tools/retrain.sh`)
 **Base** (`tools/train_base.py`): next-token loss, AdamW (β 0.9/0.95, weight decay 0.1), lr 2e-3
-with 50 warm-up steps and cosine decay to 10%, 4,096 tokens per step — windows of 1,024 × 4 to
-step 450, then 2,048 × 2 so that every position of the context is trained.
+with 50 warm-up steps and cosine decay to 10%, {last['tokens'] // last['step']:,} tokens per step in
+{phases(base)}.
 {last['step']} steps, {last['tokens'] / 1e6:.2f} M tokens; final train loss (mean of the last 20 steps)
 {mean([r['loss'] for r in base[-20:]]):.3f}; held-out loss {', '.join(f"{r['heldout_loss']:.3f} at step {r['step']}" for r in heldout[-3:])}
 (windows of the phase's length). Wall time of the last phase: {last['seconds'] / 60:.0f} min.

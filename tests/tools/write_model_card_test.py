@@ -51,8 +51,8 @@ with tempfile.TemporaryDirectory() as tmp:
     write_json(os.path.join(work, "tokens", "tokens.json"), {
         "train_tokens": 123456, "train_documents": 43, "heldout_tokens": 999, "heldout_documents": 5})
     write_json(os.path.join(work, "tokenizer", "training.json"), {"merges": 321, "vocab_size": 600})
-    base = [{"step": s, "loss": 8.0 - s / 10, "tokens": s * 4096, "lr": 1e-3, "seconds": s * 5.0}
-            for s in range(1, 61)]
+    base = [{"step": s, "loss": 8.0 - s / 10, "tokens": s * 4096, "lr": 1e-3,
+             "seq_len": 32 if s <= 40 else 64, "seconds": s * 5.0} for s in range(1, 61)]
     base[49]["heldout_loss"] = 3.25
     base[59]["heldout_loss"] = 3.125
     write_jsonl(os.path.join(work, "base", "loss.jsonl"), base)
@@ -61,9 +61,11 @@ with tempfile.TemporaryDirectory() as tmp:
                 "mass_max": 120.0, "seconds": s} for s in range(1, 31)]
         log[-1]["heldout"] = {"kl": kl / 2, "ntp": 2.0, "capacity": 0.0, "mass_mean": 77.5}
         write_jsonl(os.path.join(work, f"gates-{variant}", "loss.jsonl"), log)
+        # as tools/retrain.sh: full and window once, on the shipped (shared) gates
+        policies = [] if variant == "shared" else ["--policies", "trimkv,trimkv-global"]
         for task, data in (("recall", RECALL), ("perplexity", PPL)):
             p = subprocess.run([BIN, "eval", "--model", model, "--task", task, "--data", data,
-                                "--budgets", "8,16", "--out",
+                                "--budgets", "8,16", *policies, "--out",
                                 os.path.join(model, "eval", f"{task}-{variant}")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             check(p.returncode == 0, f"eval {task}: {p.stderr}")
@@ -74,7 +76,9 @@ with tempfile.TemporaryDirectory() as tmp:
         text = f.read()
     for want in ("60 steps", "0.25 M tokens", "123,456 training tokens", "321 merges",
                  "| shared | 30 | 0.5000 |", "| per-layer | 30 | 0.2500 |", "77.5",
-                 "3.125 at step 60", "| M=8 | M=16 |", "held out (every tenth"):
+                 "3.125 at step 60", "| M=8 | M=16 |", "held out (every tenth",
+                 "4,096 tokens per step in\nwindows of 32 tokens to step 40; then windows of 64 "
+                 "tokens to step 60"):
         check(want in text, f"the card lacks {want!r}")
     with open(os.path.join(model, "eval", "recall-shared", "results.json")) as f:
         recall = json.load(f)
@@ -83,6 +87,8 @@ with tempfile.TemporaryDirectory() as tmp:
           "the recall table's full row is not the evaluated accuracy")
     for variant in ("shared", "per-layer"):
         check(f"| trimkv-global | {variant} |" in text, f"no trimkv-global row for {variant} gates")
+    for policy in ("full", "window"):
+        check(text.count(f"| {policy} | - |") == 2, f"{policy} is not one row in each table")
     check(text.count("| window | - |") == 2, "window must have one row per task, not per variant")
     for f in ("base_loss.jsonl", "gates_shared_loss.jsonl", "gates_per-layer_loss.jsonl"):
         check(os.path.isfile(os.path.join(model, "training", f)), f"training/{f} not copied")
