@@ -53,6 +53,32 @@ void send_error(http::ResponseWriter& w, const ApiError& e) {
   w.send(e.status, "application/json", error_body(e), std::move(headers));
 }
 
+ErrorCode error_kind(const ApiError& e) {
+  if (e.kind) return *e.kind;
+  switch (e.status) {
+    case 400:
+    case 413:
+    case 422:
+      return ErrorCode::kInvalidArgument;
+    case 401:
+      return ErrorCode::kUnauthenticated;
+    case 403:
+      return ErrorCode::kPermissionDenied;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 409:
+      return ErrorCode::kFailedPrecondition;
+    case 429:
+      return ErrorCode::kResourceExhausted;
+    case 503:
+      return ErrorCode::kUnavailable;
+    case 504:
+      return ErrorCode::kDeadlineExceeded;
+    default:
+      return ErrorCode::kInternal;
+  }
+}
+
 ApiError from_status(const Status& s, std::string param) {
   switch (s.code()) {
     case ErrorCode::kInvalidArgument:

@@ -21,7 +21,16 @@ struct ApiError {
   std::string param;  // "" = null
   std::string code;   // "" = null
   std::optional<double> retry_after_s;
+  // The error's class where the HTTP status alone does not tell it (a full queue is 503 over
+  // HTTP, as a draining server, but RESOURCE_EXHAUSTED over gRPC); see error_kind().
+  std::optional<ErrorCode> kind;
 };
+
+// The class of `e` for transports without HTTP statuses (gRPC): `kind` when set, else by
+// status — 400/413/422 kInvalidArgument, 401 kUnauthenticated, 403 kPermissionDenied,
+// 404 kNotFound, 409 kFailedPrecondition, 429 kResourceExhausted, 503 kUnavailable,
+// 504 kDeadlineExceeded, anything else kInternal.
+ErrorCode error_kind(const ApiError& e);
 
 ApiError bad_request(std::string message, std::string param = "");   // 400
 ApiError unprocessable(std::string message, std::string param = "");  // 422

@@ -5,10 +5,7 @@
 
 namespace trimserve::api {
 
-namespace {
-
-// messages[i].content: a string, or an array of {"type": "text", "text": ...} parts (joined).
-std::variant<nlohmann::ordered_json, ApiError> normalize_messages(const nlohmann::json& in) {
+std::variant<nlohmann::ordered_json, ApiError> chat_messages(const nlohmann::json& in) {
   if (!in.is_array()) {
     return bad_request(std::string("'messages' must be an array, got ") + json_type_name(in),
                        "messages");
@@ -52,8 +49,6 @@ std::variant<nlohmann::ordered_json, ApiError> normalize_messages(const nlohmann
   return out;
 }
 
-}  // namespace
-
 std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body,
                                                        int64_t vocab_size) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -64,7 +59,7 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body,
   if (!f.has("model")) return bad_request("'model' is required", "model");
   if (!f.string("model", r.model)) return f.error();
   if (!j.contains("messages")) return bad_request("'messages' is required", "messages");
-  auto messages = normalize_messages(j["messages"]);
+  auto messages = chat_messages(j["messages"]);
   if (auto* e = std::get_if<ApiError>(&messages)) return *e;
   r.messages = std::move(std::get<nlohmann::ordered_json>(messages));
 

@@ -26,6 +26,10 @@ struct ChatRequest : GenerationFields {
   nlohmann::ordered_json messages;  // normalized: [{"role", "content": string}, ...]
 };
 
+// `messages` as a chat request gives them, checked (roles, content a string or an array of
+// text parts) and normalized to [{"role", "content": string}, ...]; gRPC's Chat uses it too.
+std::variant<nlohmann::ordered_json, ApiError> chat_messages(const nlohmann::json& messages);
+
 // Sampling values are validated against the vocabulary size `vocab_size`. Returns the request
 // or the error to answer with.
 std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body,

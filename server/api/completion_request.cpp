@@ -6,6 +6,16 @@
 
 namespace trimserve::api {
 
+ApiError prompt_id_error(const std::string& id, int64_t vocab_size, const char* param) {
+  return unprocessable("token id " + id + " outside [0, " + std::to_string(vocab_size) + ")",
+                       param);
+}
+
+std::optional<ApiError> check_prompt_id(int64_t id, int64_t vocab_size, const char* param) {
+  if (id >= 0 && id < vocab_size) return std::nullopt;
+  return prompt_id_error(std::to_string(id), vocab_size, param);
+}
+
 std::variant<CompletionRequest, ApiError> parse_completion_request(std::string_view body,
                                                                    int64_t vocab_size) {
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -27,10 +37,8 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(std::string_v
     for (const auto& id : p) {
       if (!id.is_number_integer()) return bad_request(kShape, "prompt");
       const std::optional<int64_t> v = json_int64(id);
-      if (!v || *v < 0 || *v >= vocab_size) {
-        return unprocessable("token id " + id.dump() + " outside [0, " +
-                             std::to_string(vocab_size) + ")", "prompt");
-      }
+      if (!v) return prompt_id_error(id.dump(), vocab_size, "prompt");
+      if (auto e = check_prompt_id(*v, vocab_size, "prompt")) return *e;
       r.prompt_ids.push_back(static_cast<int32_t>(*v));
     }
   } else if (p.is_array() && p.size() > 1) {

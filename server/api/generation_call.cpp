@@ -2,10 +2,6 @@
 
 #include <chrono>
 
-#include <spdlog/spdlog.h>
-
-#include "common/logging.h"
-
 #include "server/api/api_error.h"
 
 namespace trimserve::api {
@@ -34,13 +30,7 @@ void GenerationCall::record(int status, const std::string& finish, const StreamU
   r.tokens_streamed = tokens_;
   r.ttft_s = ttft_s_;
   r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started).count();
-  // The access log: no body, no key, only what operators need to follow a request.
-  named_logger("access")->info(
-      "request id={} tenant={} status={} finish={} prompt_tokens={} completion_tokens={} "
-      "cached_tokens={} ttft_ms={:.1f} latency_ms={:.1f}",
-      r.id, r.tenant, r.status, r.finish, usage.prompt_tokens, usage.completion_tokens,
-      usage.cached_tokens, r.ttft_s * 1e3, r.e2e_s * 1e3);
-  if (observer_) observer_(r);
+  report_call(r, observer_);
 }
 
 StreamUsage GenerationCall::partial_usage() const {

@@ -24,25 +24,12 @@
 
 #include "engine/tokenizer.h"
 #include "scheduler/token_stream.h"
+#include "server/api/call_record.h"
 #include "server/api/chat_response.h"
 #include "server/api/logprobs_json.h"
 #include "server/http/http_server.h"
 
 namespace trimserve::api {
-
-// What a finished call reports, once (the access log line, the request metrics, the tenant's
-// token refund).
-struct CallRecord {
-  std::string id;
-  std::string tenant;
-  int status = 200;  // HTTP status answered (200 also when a stream ended in an error event)
-  std::string finish;  // "stop" | "length" | "error" | "cancelled"
-  StreamUsage usage;   // a call that did not finish: its prompt and the tokens streamed so far
-  int64_t tokens_streamed = 0;  // tokens the engine produced for the call, however it ended
-  double ttft_s = -1;  // first token after the request arrived; -1 if none
-  double e2e_s = 0;
-};
-using CallObserver = std::function<void(const CallRecord&)>;
 
 struct CallSpec {
   CompletionIds ids;

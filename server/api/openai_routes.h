@@ -1,6 +1,6 @@
 // The OpenAI-compatible HTTP API (DESIGN.md §6) over one EngineLoop: routes requests, turns
 // chat requests into prompts (chat template + tokenizer) and GenerationRequests, and answers
-// through ChatCall. Routes: POST /v1/chat/completions and /v1/completions (streaming and
+// through GenerationCall. Routes: POST /v1/chat/completions and /v1/completions (streaming and
 // not), GET /v1/models,
 // GET /metrics (Prometheus), POST /tokenize and /detokenize (vLLM's shapes), GET and DELETE /v1/sessions/{id} (the
 // caller's tenant only: another tenant's id is 404), GET /health, GET /ready. Unknown routes
@@ -25,28 +25,11 @@
 #include "scheduler/engine_loop.h"
 #include "server/api/generation_call.h"
 #include "server/api/generation_fields.h"
+#include "server/api/serving_context.h"
 #include "server/api/tenants.h"
 #include "server/http/http_server.h"
 
 namespace trimserve::api {
-
-struct ServingContext {
-  std::string served_model;        // the `model` clients name
-  const ModelConfig* model = nullptr;
-  const Tokenizer* tokenizer = nullptr;
-  const ChatTemplate* chat_template = nullptr;  // null: chat completions answer 422
-  int64_t max_model_len = 0;       // prompt + completion tokens
-  int64_t max_prompt_tokens = 0;   // server.limits.max_prompt_tokens; 0 = max_model_len
-  int64_t max_queue = 0;           // server.limits.max_queue: more queued requests get 503
-  double request_timeout_s = 0;    // server.limits.request_timeout_s: arrival to last token;
-                                   // 0 = no deadline (past it: 504, or an SSE error event)
-  SequenceKvConfig default_kv;     // the daemon's kvpool.* settings, resolved
-  EngineLoop* loop = nullptr;
-  Tenants* tenants = nullptr;      // auth, allowed models, KV caps, rate limits
-  CallObserver observer;           // every finished generation request (metrics); may be empty
-  class DaemonMetrics* metrics = nullptr;  // GET /metrics and refused-request counts; may be null
-  std::function<bool()> ready;     // model loaded, engine healthy, not draining; null = ready
-};
 
 class OpenAiRoutes {
  public:
@@ -58,10 +41,9 @@ class OpenAiRoutes {
                         std::shared_ptr<http::ResponseWriter> writer);
   void completions(const http::HttpRequest& request, const TenantPolicy& tenant,
                    std::shared_ptr<http::ResponseWriter> writer);
-  // 404 for a model this daemon does not serve, 403 for one the tenant may not use.
-  std::optional<ApiError> check_model(const std::string& model, const TenantPolicy& tenant) const;
-  // Shared by both completion routes: context-length check, max_tokens default, KV settings
-  // within the tenant's cap, rate limits, then submit and answer through ChatCall.
+  // Shared by both completion routes: admit_generation (generation_admission.h), the
+  // X-Session-Id header standing in for a missing session_id, then the answer through
+  // GenerationCall.
   void generate(std::vector<int32_t> prompt, GenerationFields& gen, const char* prompt_param,
                 const TenantPolicy& tenant, const http::HttpRequest& request,
                 std::shared_ptr<http::ResponseWriter> writer, bool text_completion,
