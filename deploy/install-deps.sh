@@ -17,6 +17,8 @@ packages=(
   prometheus        # its promtool checks the /metrics exposition (tests/metrics)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference
   python3 python3-torch python3-numpy python3-jinja2
+  # the second gRPC client of the tests (stubs generated with protoc's grpc_python_plugin)
+  python3-grpcio python3-protobuf
   # an optimised BLAS for training the embedded model (tools/retrain.sh loads it through
   # LD_LIBRARY_PATH; see below why it is not the system's libblas)
   libopenblas0-pthread

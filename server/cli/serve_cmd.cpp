@@ -1,8 +1,9 @@
 // `trimserve serve`: the daemon. Composition root of DESIGN.md §2: config -> model -> CPU
 // engine + KV pool (sized from kvpool.capacity) -> session manager -> scheduler -> engine
-// loop thread -> OpenAI-compatible HTTP API. Logs `listening http=HOST:PORT` once ready; on
-// SIGTERM/SIGINT stops accepting, lets running requests finish for server.drain_timeout_s,
-// then stops and exits 0.
+// loop thread -> OpenAI-compatible HTTP API and gRPC API. Logs `listening http=HOST:PORT
+// grpc=HOST:PORT` once ready; on SIGTERM/SIGINT stops accepting (gRPC answers UNAVAILABLE and
+// its health NOT_SERVING), lets running requests finish for server.drain_timeout_s, then
+// stops and exits 0.
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +29,8 @@
 #include "server/cli/exit_codes.h"
 #include "server/cli/default_model.h"
 #include "server/cli/model_bundle.h"
+#include "server/grpc/grpc_server.h"
+#include "server/grpc/inference_service.h"
 #include "server/http/http_server.h"
 
 namespace trimserve::cli {
@@ -36,12 +39,15 @@ namespace {
 
 void print_help(std::FILE* out) {
   std::fprintf(out,
-      "usage: trimserve serve [--config FILE] [--model DIR] [--host ADDR] [--port N]\n\n"
+      "usage: trimserve serve [--config FILE] [--model DIR] [--host ADDR] [--port N]\n"
+      "                       [--grpc-port N]\n\n"
       "Serves the OpenAI-compatible HTTP API (POST /v1/chat/completions, GET /v1/models,\n"
-      "/health, /ready) on --model, or on the embedded trimchat-6m when none is given. Flags\n"
-      "override the config file (deploy/trimserve.example.yaml documents every key). --port 0\n"
-      "picks a free port; the bound port is logged as `listening http=HOST:PORT`. SIGTERM\n"
-      "drains for server.drain_timeout_s, then exits 0.\n");
+      "/health, /ready; --port, default 8080) and the gRPC API (trimserve.v1.Inference,\n"
+      "grpc.health.v1.Health, reflection; --grpc-port, default 50051) on --model, or on the\n"
+      "embedded trimchat-6m when none is given. Flags override the config file\n"
+      "(deploy/trimserve.example.yaml documents every key). Port 0 picks a free port; the bound\n"
+      "ports are logged as `listening http=HOST:PORT grpc=HOST:PORT`. SIGTERM drains for\n"
+      "server.drain_timeout_s (new calls get 503 / UNAVAILABLE), then exits 0.\n");
 }
 
 Result<DaemonConfig> load(const CliArgs& a) {
@@ -53,11 +59,16 @@ Result<DaemonConfig> load(const CliArgs& a) {
   }
   if (auto m = a.get("model")) c.model.path = *m;
   if (auto h = a.get("host")) c.server.host = *h;
-  auto port = a.get_int("port");
-  if (!port.ok()) return port.status();
-  if (*port) {
-    if (**port < 0 || **port > 65535) return invalid_argument("--port must be in [0, 65535]");
-    c.server.port = static_cast<int>(**port);
+  for (auto [flag, field] : {std::pair{"port", &c.server.port},
+                              std::pair{"grpc-port", &c.server.grpc_port}}) {
+    auto port = a.get_int(flag);
+    if (!port.ok()) return port.status();
+    if (*port) {
+      if (**port < 0 || **port > 65535) {
+        return invalid_argument(std::string("--") + flag + " must be in [0, 65535]");
+      }
+      *field = static_cast<int>(**port);
+    }
   }
   TS_RETURN_IF_ERROR(validate(c));
   if (c.model.path.empty()) {
@@ -71,7 +82,7 @@ Result<DaemonConfig> load(const CliArgs& a) {
 }  // namespace
 
 int serve_main(int argc, char** argv) {
-  CliArgs a({"config", "model", "host", "port"}, {"help"});
+  CliArgs a({"config", "model", "host", "port", "grpc-port"}, {"help"});
   if (Status s = a.parse(argc, argv); !s.ok()) return report("serve", s);
   if (a.has("help")) {
     print_help(stdout);
@@ -211,7 +222,16 @@ int serve_main(int argc, char** argv) {
     loop.stop();
     return report("serve", s);
   }
-  log->info("listening http={}:{} model={} policy={} budget={}", c.server.host, server.port(),
+  grpc_api::InferenceService grpc_service(ctx, [&draining] { return !draining.load(); });
+  auto grpc_server = grpc_api::GrpcServer::start(c.server.host, c.server.grpc_port, grpc_service,
+                                                 c.server.limits.max_body_bytes);
+  if (!grpc_server.ok()) {
+    loop.stop();
+    server.stop();
+    return report("serve", grpc_server.status());
+  }
+  log->info("listening http={}:{} grpc={} model={} policy={} budget={}", c.server.host,
+            server.port(), grpc_api::grpc_address(c.server.host, (*grpc_server)->port()),
             ctx.served_model, kv_policy_name(kv->policy), kv->budget);
 
   int signal = 0;
@@ -219,12 +239,14 @@ int serve_main(int argc, char** argv) {
   log->info("signal {}: draining for up to {} s", signal, c.server.drain_timeout_s);
   draining = true;
   server.stop_accepting();
+  (*grpc_server)->set_serving(false);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(c.server.drain_timeout_s);
   while (std::chrono::steady_clock::now() < deadline && loop.stats().in_flight > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   loop.stop();  // anything still running gets "the server is shutting down"
+  (*grpc_server)->shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server.stop();
   log->info("stopped");
   return kExitOk;

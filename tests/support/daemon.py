@@ -1,5 +1,6 @@
-"""Starts `trimserve serve` for an integration test: loopback, port 0, a config written to a
-temporary directory, the bound port read from the `listening http=HOST:PORT` log line.
+"""Starts `trimserve serve` for an integration test: loopback, HTTP and gRPC on free ports (a
+config written to a temporary directory, --grpc-port 0), the bound ports read from the
+`listening http=HOST:PORT grpc=HOST:PORT` log line.
 Used by tests/server/*_test.py (never at serving time)."""
 import os
 import re
@@ -27,7 +28,7 @@ class Daemon:
         self.log = []
         # model=None: no --model, so the daemon serves the embedded default model.
         model_args = [] if model is None else ["--model", f"{MODELS}/{model}"]
-        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg] + model_args,
+        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg, "--grpc-port", "0"] + model_args,
                                      stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -35,9 +36,10 @@ class Daemon:
             if not line:
                 break
             self.log.append(line)
-            m = re.search(r"listening http=([\d.]+):(\d+)", line)
+            m = re.search(r"listening http=([\d.]+):(\d+) grpc=([\d.]+):(\d+)", line)
             if m:
                 self.port = int(m.group(2))
+                self.grpc_target = f"{m.group(3)}:{m.group(4)}"
                 threading.Thread(target=self._drain_log, daemon=True).start()
                 return
         self.proc.kill()

@@ -1,0 +1,128 @@
+#include "server/grpc/generate_reactor.h"
+
+#include "server/api/api_error.h"
+#include "server/grpc/grpc_status.h"
+#include "server/grpc/proto_convert.h"
+
+namespace trimserve::grpc_api {
+
+GenerateReactor::GenerateReactor(std::shared_ptr<TokenStream> stream, GenerateSpec spec,
+                                 api::CallObserver observer)
+    : stream_(std::move(stream)), spec_(std::move(spec)), observer_(std::move(observer)) {}
+
+GenerateReactor* GenerateReactor::start(std::shared_ptr<TokenStream> stream, GenerateSpec spec,
+                                        api::CallObserver observer) {
+  std::shared_ptr<GenerateReactor> r(
+      new GenerateReactor(std::move(stream), std::move(spec), std::move(observer)));
+  r->self_ = r;
+  // The hook runs on the engine loop's thread after every push.
+  r->stream_->set_on_event([self = r] { self->pump(); });
+  r->pump();  // events may have arrived before the hook was set
+  return r.get();
+}
+
+void GenerateReactor::record(int status, const std::string& finish, const StreamUsage& usage) {
+  if (recorded_) return;
+  recorded_ = true;
+  api::CallRecord r;
+  r.id = spec_.id;
+  r.tenant = spec_.tenant;
+  r.status = status;
+  r.finish = finish;
+  r.usage = usage;
+  r.tokens_streamed = tokens_;
+  r.ttft_s = ttft_s_;
+  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started).count();
+  api::report_call(r, observer_);
+}
+
+StreamUsage GenerateReactor::partial_usage() const {
+  StreamUsage u;
+  u.prompt_tokens = spec_.prompt_tokens;
+  u.completion_tokens = tokens_;
+  return u;
+}
+
+void GenerateReactor::pump() {
+  std::lock_guard lock(mu_);
+  pump_locked();
+}
+
+void GenerateReactor::pump_locked() {
+  if (done_ || finishing_ || writing_) return;
+  chunk_.Clear();
+  int tokens_in_chunk = 0;
+  std::optional<StreamEvent> e = std::move(held_);
+  held_.reset();
+  if (!e) e = stream_->pop(std::chrono::milliseconds(0));
+  for (; e; e = stream_->pop(std::chrono::milliseconds(0))) {
+    if (e->kind == StreamEvent::Kind::kToken) {
+      ++tokens_;
+      ++tokens_in_chunk;
+      if (ttft_s_ < 0) {
+        ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started)
+                      .count();
+      }
+      add_token(chunk_, *e, spec_.logprobs_tokenizer);
+      continue;
+    }
+    if (e->kind == StreamEvent::Kind::kFinished) {
+      chunk_.mutable_text()->append(e->text);  // text held back until the end, if any
+      chunk_.set_finish_reason(finish_reason_name(e->finish));
+      set_usage(*chunk_.mutable_usage(), e->usage);
+      chunk_.set_id(spec_.id);
+      record(200, finish_reason_name(e->finish), e->usage);
+      finishing_ = true;
+      StartWriteAndFinish(&chunk_, grpc::WriteOptions(), grpc::Status::OK);
+      return;
+    }
+    // An error: the tokens before it go out first.
+    if (tokens_in_chunk > 0) {
+      held_ = std::move(e);
+      break;
+    }
+    const api::ApiError err = api::from_status(e->error);
+    record(err.status, "error", partial_usage());
+    finishing_ = true;
+    Finish(to_grpc_status(err));
+    return;
+  }
+  if (tokens_in_chunk == 0) return;
+  chunk_.set_id(spec_.id);
+  writing_ = true;
+  StartWrite(&chunk_);
+}
+
+void GenerateReactor::cancel_locked() {
+  stream_->cancel();
+  record(499, "cancelled", partial_usage());  // 499: the client closed the request
+  if (!finishing_ && !writing_) {
+    finishing_ = true;
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+  }
+}
+
+void GenerateReactor::OnWriteDone(bool ok) {
+  std::lock_guard lock(mu_);
+  writing_ = false;
+  if (!ok) return cancel_locked();  // the client is gone or cancelled
+  pump_locked();
+}
+
+void GenerateReactor::OnCancel() {
+  std::lock_guard lock(mu_);
+  cancel_locked();
+}
+
+void GenerateReactor::OnDone() {
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+  }
+  // Outside mu_: the stream's lock is taken in the other order by a running hook.
+  stream_->set_on_event({});
+  stream_->cancel();  // no-op for a finished stream; frees the sequence otherwise
+  self_.reset();      // may delete this
+}
+
+}  // namespace trimserve::grpc_api

@@ -1,0 +1,66 @@
+#include "server/grpc/grpc_server.h"
+
+#include <climits>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+namespace trimserve::grpc_api {
+
+namespace {
+
+constexpr const char* kServiceName = "trimserve.v1.Inference";
+
+}  // namespace
+
+std::string grpc_address(const std::string& host, int port) {
+  const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::string& host, int port,
+                                                      grpc::Service& service,
+                                                      int64_t max_message_bytes) {
+  // Both are process-wide switches read by the builder: set before it exists.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int selected = 0;
+  const std::string address = grpc_address(host, port);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);
+  builder.RegisterService(&service);
+  if (max_message_bytes > 0) {
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(std::min<int64_t>(max_message_bytes, INT_MAX)));
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected == 0) {
+    return Status(ErrorCode::kUnavailable,
+                  "gRPC cannot listen on " + address + " (address in use or not local?)");
+  }
+  auto out = std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), selected));
+  out->set_serving(true);
+  return out;
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<grpc::Server> server, int port)
+    : server_(std::move(server)), port_(port) {}
+
+GrpcServer::~GrpcServer() { shutdown(std::chrono::system_clock::now()); }
+
+void GrpcServer::set_serving(bool serving) {
+  if (grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+    health->SetServingStatus(kServiceName, serving);
+  }
+}
+
+void GrpcServer::shutdown(std::chrono::system_clock::time_point deadline) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  set_serving(false);
+  server_->Shutdown(deadline);
+  server_->Wait();
+}
+
+}  // namespace trimserve::grpc_api

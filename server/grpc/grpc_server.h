@@ -1,0 +1,48 @@
+// GrpcServer: the gRPC transport of `trimserve serve` — trimserve.v1.Inference, the standard
+// health service grpc.health.v1.Health ("" and "trimserve.v1.Inference": SERVING, then
+// NOT_SERVING once the daemon drains) and server reflection (grpcurl and friends list and
+// call the service without the .proto).
+//
+// Requests larger than `max_message_bytes` (server.limits.max_body_bytes, as for HTTP) are
+// refused by gRPC itself with RESOURCE_EXHAUSTED.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "common/status.h"
+
+namespace trimserve::grpc_api {
+
+class GrpcServer {
+ public:
+  // Listens on host:port (port 0: a free one) and serves `service`, which must outlive the
+  // server. kUnavailable when the address cannot be bound.
+  static Result<std::unique_ptr<GrpcServer>> start(const std::string& host, int port,
+                                                   grpc::Service& service,
+                                                   int64_t max_message_bytes);
+  ~GrpcServer();
+
+  int port() const { return port_; }
+
+  // The health service's answer for every service name.
+  void set_serving(bool serving);
+
+  // Stops accepting calls, waits for the calls in flight until `deadline`, then cancels what
+  // is left. Idempotent.
+  void shutdown(std::chrono::system_clock::time_point deadline);
+
+ private:
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port);
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// "host:port" as gRPC wants it (an IPv6 address in brackets).
+std::string grpc_address(const std::string& host, int port);
+
+}  // namespace trimserve::grpc_api
