@@ -15,8 +15,10 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"serve", "run the daemon: the OpenAI-compatible HTTP API over the engine",
+    {"serve", "run the daemon: the OpenAI-compatible HTTP API and the gRPC API",
      trimserve::cli::serve_main},
+    {"client", "chat with a running daemon over gRPC (interactive or scripted)",
+     trimserve::cli::client_main},
     {"generate", "generate text from a model directory with the CPU engine",
      trimserve::cli::generate_main},
     {"tokenize", "encode/decode text or render a chat with a model's tokenizer",

@@ -9,5 +9,6 @@ int tokenize_main(int argc, char** argv);
 int bench_main(int argc, char** argv);
 int serve_main(int argc, char** argv);  // the daemon
 int eval_main(int argc, char** argv);   // policies x budgets on a held-out dataset
+int client_main(int argc, char** argv); // multi-turn chat with a daemon over gRPC
 
 }  // namespace trimserve::cli
