@@ -94,6 +94,9 @@ void GenerateReactor::pump_locked() {
 }
 
 void GenerateReactor::cancel_locked() {
+  // Remembered: a write in flight may still complete with ok = true after the cancel, and the
+  // loop pushes nothing more to a cancelled stream, so its OnWriteDone must finish the call.
+  cancelled_ = true;
   stream_->cancel();
   record(499, "cancelled", partial_usage());  // 499: the client closed the request
   if (!finishing_ && !writing_) {
@@ -105,7 +108,7 @@ void GenerateReactor::cancel_locked() {
 void GenerateReactor::OnWriteDone(bool ok) {
   std::lock_guard lock(mu_);
   writing_ = false;
-  if (!ok) return cancel_locked();  // the client is gone or cancelled
+  if (!ok || cancelled_) return cancel_locked();  // the client is gone or cancelled
   pump_locked();
 }
 

@@ -69,6 +69,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateChunk> {
   std::optional<StreamEvent> held_;  // a final error popped while tokens were still unsent
   bool writing_ = false;
   bool finishing_ = false;  // Finish (or StartWriteAndFinish) was called
+  bool cancelled_ = false;  // OnCancel or a failed write: finish as soon as no write is in flight
   bool done_ = false;       // OnDone ran: no more gRPC calls
   bool recorded_ = false;
   int64_t tokens_ = 0;
