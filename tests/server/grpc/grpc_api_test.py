@@ -66,7 +66,10 @@ def health(channel, service=""):
     check_rpc = channel.unary_unary("/grpc.health.v1.Health/Check",
                                     request_serializer=lambda s: b"\x0a" + bytes([len(s)]) + s.encode(),
                                     response_deserializer=lambda b: b)
-    reply = check_rpc(service, timeout=10)
+    try:
+        reply = check_rpc(service, timeout=10)
+    except grpc.RpcError as e:
+        return e.code()
     return {b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(reply, reply)
 
 
@@ -208,7 +211,9 @@ with tempfile.TemporaryDirectory() as tmp:
         first = next(slow)
         daemon.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
-        check(health(channel) == "NOT_SERVING", "health while draining")
+        state = health(channel)
+        check(state == "NOT_SERVING", f"health while draining: {state}; daemon log:\n" +
+              "".join(line for line in daemon.log if "[access]" not in line))
         e = rpc_error(lambda: list(stub.Generate(pb.GenerateRequest(prompt="x", sampling=greedy), timeout=10)))
         check(e is not None and e.code() == grpc.StatusCode.UNAVAILABLE, f"a new call while draining: {e}")
         if e is not None:
