@@ -149,6 +149,17 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
           ss.evicted_limit, was.evicted_limit);
   advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "global_pressure"}},
           ss.evicted_pressure, was.evicted_pressure);
+  // Session files (kvpool.sessions.dir): a failed write leaves the session in memory and the
+  // turn served; operators alert on write_error (a full or read-only disk).
+  const char* kFileHelp = "Session file operations, by outcome.";
+  advance("trimserve_session_files_total", kFileHelp, {{"op", "saved"}}, s.sessions.disk_saves,
+          last_.sessions.disk_saves);
+  advance("trimserve_session_files_total", kFileHelp, {{"op", "loaded"}}, s.sessions.disk_loads,
+          last_.sessions.disk_loads);
+  advance("trimserve_session_files_total", kFileHelp, {{"op", "rejected"}},
+          s.sessions.disk_rejected, last_.sessions.disk_rejected);
+  advance("trimserve_session_files_total", kFileHelp, {{"op", "write_error"}},
+          s.sessions.disk_errors, last_.sessions.disk_errors);
   advance("trimserve_engine_steps_total", "Engine steps (one batched forward pass each).", {},
           s.steps, last_.steps);
   const char* kEndedHelp = "Requests the engine loop ended early, by cause.";
