@@ -71,6 +71,13 @@ Result<DaemonConfig> load(const CliArgs& a) {
     }
   }
   TS_RETURN_IF_ERROR(validate(c));
+  if (c.server.tls.enabled) {
+    // Refused rather than ignored: serving plaintext to a config that asked for TLS would
+    // be a silent downgrade.
+    return Status(ErrorCode::kUnimplemented,
+                  "server.tls.enabled: TLS is not served yet (HTTP and gRPC are plaintext); "
+                  "terminate TLS in front of trimserve (an ingress or a proxy) meanwhile");
+  }
   if (c.model.path.empty()) {
     auto dir = default_model_dir();
     if (!dir.ok()) return dir.status();
