@@ -12,32 +12,11 @@ GenerationCall::GenerationCall(std::shared_ptr<TokenStream> stream,
     : stream_(std::move(stream)),
       writer_(std::move(writer)),
       spec_(std::move(spec)),
-      observer_(std::move(observer)) {
+      ledger_(spec_.ids.id, spec_.tenant, spec_.started, spec_.prompt_tokens,
+              std::move(observer)) {
   if (spec_.logprobs_tokenizer != nullptr) {
     logprobs_.emplace(*spec_.logprobs_tokenizer, spec_.ids.text_completion);
   }
-}
-
-void GenerationCall::record(int status, const std::string& finish, const StreamUsage& usage) {
-  if (recorded_) return;
-  recorded_ = true;
-  CallRecord r;
-  r.id = spec_.ids.id;
-  r.tenant = spec_.tenant;
-  r.status = status;
-  r.finish = finish;
-  r.usage = usage;
-  r.tokens_streamed = tokens_;
-  r.ttft_s = ttft_s_;
-  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started).count();
-  report_call(r, observer_);
-}
-
-StreamUsage GenerationCall::partial_usage() const {
-  StreamUsage u;
-  u.prompt_tokens = spec_.prompt_tokens;
-  u.completion_tokens = tokens_;
-  return u;
 }
 
 nlohmann::json GenerationCall::take_logprobs() {
@@ -51,7 +30,8 @@ void GenerationCall::start() {
     if (auto s = weak_stream.lock()) s->cancel();
     if (auto c = weak_call.lock()) {
       std::lock_guard lock(c->mu_);
-      if (!c->done_) c->record(499, "cancelled", c->partial_usage());  // client closed request
+      // 499: the client closed the request
+      if (!c->done_) c->ledger_.finish(499, "cancelled", c->ledger_.partial_usage());
     }
   });
   // The hook keeps this call alive until the stream is done.
@@ -85,16 +65,12 @@ void GenerationCall::pump() {
     if (!e) return;
     if (e->kind != StreamEvent::Kind::kToken) done_ = true;
     if (e->kind == StreamEvent::Kind::kToken) {
-      ++tokens_;
-      if (ttft_s_ < 0) {
-        ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started)
-                      .count();
-      }
+      ledger_.token();
       if (logprobs_ && e->logprobs) logprobs_->add(*e->logprobs);
     }
     if (e->kind == StreamEvent::Kind::kError) {
       const ApiError err = from_status(e->error);
-      record(started_ ? 200 : err.status, "error", partial_usage());
+      ledger_.finish(started_ ? 200 : err.status, "error", ledger_.partial_usage());
       if (started_) {
         writer_->write(sse_error(error_body(err)));
         writer_->end();
@@ -107,7 +83,7 @@ void GenerationCall::pump() {
     if (!spec_.stream) {
       text_ += e->text;
       if (e->kind == StreamEvent::Kind::kFinished) {
-        record(200, finish_reason_name(e->finish), e->usage);
+        ledger_.finish(200, finish_reason_name(e->finish), e->usage);
         writer_->send(200, "application/json",
                       chat_completion(spec_.ids, text_, e->finish, e->usage, take_logprobs()));
         stream_->set_on_event({});
@@ -121,7 +97,7 @@ void GenerationCall::pump() {
       data += sse_role_chunk(spec_.ids);
     }
     if (e->kind == StreamEvent::Kind::kFinished) {
-      record(200, finish_reason_name(e->finish), e->usage);
+      ledger_.finish(200, finish_reason_name(e->finish), e->usage);
       if (!data.empty()) writer_->write(std::move(data));
       finish_stream(*e);
       stream_->set_on_event({});

@@ -56,10 +56,6 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   // Writes `data` (streaming) and continues pumping once the socket took it.
   void write_then_pump(std::string data);
   void finish_stream(const StreamEvent& e);
-  // Logs the access line and calls the observer, once.
-  void record(int status, const std::string& finish, const StreamUsage& usage);
-  // Usage of a call that ends without finishing (cancelled, error): counted all the same.
-  StreamUsage partial_usage() const;
   // The logprobs of the tokens since the last call (null when not asked for or none).
   nlohmann::json take_logprobs();
 
@@ -76,10 +72,7 @@ class GenerationCall : public std::enable_shared_from_this<GenerationCall> {
   bool done_ = false;
   std::string text_;       // non-streaming: the answer so far
   std::optional<LogprobsJson> logprobs_;
-  int64_t tokens_ = 0;
-  double ttft_s_ = -1;
-  bool recorded_ = false;
-  CallObserver observer_;
+  CallLedger ledger_;
 };
 
 }  // namespace trimserve::api

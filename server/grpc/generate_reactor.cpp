@@ -8,7 +8,9 @@ namespace trimserve::grpc_api {
 
 GenerateReactor::GenerateReactor(std::shared_ptr<TokenStream> stream, GenerateSpec spec,
                                  api::CallObserver observer)
-    : stream_(std::move(stream)), spec_(std::move(spec)), observer_(std::move(observer)) {}
+    : stream_(std::move(stream)),
+      spec_(std::move(spec)),
+      ledger_(spec_.id, spec_.tenant, spec_.started, spec_.prompt_tokens, std::move(observer)) {}
 
 GenerateReactor* GenerateReactor::start(std::shared_ptr<TokenStream> stream, GenerateSpec spec,
                                         api::CallObserver observer) {
@@ -19,28 +21,6 @@ GenerateReactor* GenerateReactor::start(std::shared_ptr<TokenStream> stream, Gen
   r->stream_->set_on_event([self = r] { self->pump(); });
   r->pump();  // events may have arrived before the hook was set
   return r.get();
-}
-
-void GenerateReactor::record(int status, const std::string& finish, const StreamUsage& usage) {
-  if (recorded_) return;
-  recorded_ = true;
-  api::CallRecord r;
-  r.id = spec_.id;
-  r.tenant = spec_.tenant;
-  r.status = status;
-  r.finish = finish;
-  r.usage = usage;
-  r.tokens_streamed = tokens_;
-  r.ttft_s = ttft_s_;
-  r.e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started).count();
-  api::report_call(r, observer_);
-}
-
-StreamUsage GenerateReactor::partial_usage() const {
-  StreamUsage u;
-  u.prompt_tokens = spec_.prompt_tokens;
-  u.completion_tokens = tokens_;
-  return u;
 }
 
 void GenerateReactor::pump() {
@@ -57,12 +37,8 @@ void GenerateReactor::pump_locked() {
   if (!e) e = stream_->pop(std::chrono::milliseconds(0));
   for (; e; e = stream_->pop(std::chrono::milliseconds(0))) {
     if (e->kind == StreamEvent::Kind::kToken) {
-      ++tokens_;
+      ledger_.token();
       ++tokens_in_chunk;
-      if (ttft_s_ < 0) {
-        ttft_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - spec_.started)
-                      .count();
-      }
       add_token(chunk_, *e, spec_.logprobs_tokenizer);
       continue;
     }
@@ -71,7 +47,7 @@ void GenerateReactor::pump_locked() {
       chunk_.set_finish_reason(finish_reason_name(e->finish));
       set_usage(*chunk_.mutable_usage(), e->usage);
       chunk_.set_id(spec_.id);
-      record(200, finish_reason_name(e->finish), e->usage);
+      ledger_.finish(200, finish_reason_name(e->finish), e->usage);
       finishing_ = true;
       StartWriteAndFinish(&chunk_, grpc::WriteOptions(), grpc::Status::OK);
       return;
@@ -82,7 +58,7 @@ void GenerateReactor::pump_locked() {
       break;
     }
     const api::ApiError err = api::from_status(e->error);
-    record(err.status, "error", partial_usage());
+    ledger_.finish(err.status, "error", ledger_.partial_usage());
     finishing_ = true;
     Finish(to_grpc_status(err));
     return;
@@ -98,7 +74,7 @@ void GenerateReactor::cancel_locked() {
   // loop pushes nothing more to a cancelled stream, so its OnWriteDone must finish the call.
   cancelled_ = true;
   stream_->cancel();
-  record(499, "cancelled", partial_usage());  // 499: the client closed the request
+  ledger_.finish(499, "cancelled", ledger_.partial_usage());  // 499: the client closed it
   if (!finishing_ && !writing_) {
     finishing_ = true;
     Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));

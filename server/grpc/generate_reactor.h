@@ -56,12 +56,9 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateChunk> {
   void pump();
   // Ends the call as cancelled (the client's doing), once.
   void cancel_locked();
-  void record(int status, const std::string& finish, const StreamUsage& usage);
-  StreamUsage partial_usage() const;
 
   std::shared_ptr<TokenStream> stream_;
   GenerateSpec spec_;
-  api::CallObserver observer_;
   std::shared_ptr<GenerateReactor> self_;  // released in OnDone
 
   std::mutex mu_;
@@ -71,9 +68,7 @@ class GenerateReactor : public grpc::ServerWriteReactor<v1::GenerateChunk> {
   bool finishing_ = false;  // Finish (or StartWriteAndFinish) was called
   bool cancelled_ = false;  // OnCancel or a failed write: finish as soon as no write is in flight
   bool done_ = false;       // OnDone ran: no more gRPC calls
-  bool recorded_ = false;
-  int64_t tokens_ = 0;
-  double ttft_s_ = -1;
+  api::CallLedger ledger_;
 };
 
 }  // namespace trimserve::grpc_api

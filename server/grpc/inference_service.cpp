@@ -191,17 +191,23 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
   return reactor;
 }
 
+std::variant<SessionKey, ApiError> InferenceService::session_key(
+    grpc::CallbackServerContext& context, const v1::SessionRequest& request) const {
+  auto who = caller(context);
+  if (auto* e = std::get_if<ApiError>(&who)) return *e;
+  if (request.session_id().empty()) {
+    return api::unprocessable("'session_id' must not be empty", "session_id");
+  }
+  return SessionKey{std::get<const TenantPolicy*>(who)->name, request.session_id()};
+}
+
 grpc::ServerUnaryReactor* InferenceService::GetSession(grpc::CallbackServerContext* context,
                                                        const v1::SessionRequest* request,
                                                        v1::SessionInfo* response) {
-  auto who = caller(*context);
-  if (auto* e = std::get_if<ApiError>(&who)) return finish(*context, *e);
-  if (request->session_id().empty()) {
-    return finish(*context, api::unprocessable("'session_id' must not be empty", "session_id"));
-  }
-  const SessionKey key{std::get<const TenantPolicy*>(who)->name, request->session_id()};
+  auto key = session_key(*context, *request);
+  if (auto* e = std::get_if<ApiError>(&key)) return finish(*context, *e);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ctx_.loop->post([key, reactor, response](SessionManager& sessions) {
+  ctx_.loop->post([key = std::get<SessionKey>(key), reactor, response](SessionManager& sessions) {
     auto info = sessions.store().info(key);
     if (!info.ok()) {
       return reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
@@ -219,14 +225,10 @@ grpc::ServerUnaryReactor* InferenceService::GetSession(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* InferenceService::DeleteSession(grpc::CallbackServerContext* context,
                                                           const v1::SessionRequest* request,
                                                           v1::DeleteSessionResponse* response) {
-  auto who = caller(*context);
-  if (auto* e = std::get_if<ApiError>(&who)) return finish(*context, *e);
-  if (request->session_id().empty()) {
-    return finish(*context, api::unprocessable("'session_id' must not be empty", "session_id"));
-  }
-  const SessionKey key{std::get<const TenantPolicy*>(who)->name, request->session_id()};
+  auto key = session_key(*context, *request);
+  if (auto* e = std::get_if<ApiError>(&key)) return finish(*context, *e);
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ctx_.loop->post([key, reactor, response](SessionManager& sessions) {
+  ctx_.loop->post([key = std::get<SessionKey>(key), reactor, response](SessionManager& sessions) {
     const Status s = sessions.remove(key);
     if (s.code() == ErrorCode::kNotFound) {
       return reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,

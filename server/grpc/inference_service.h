@@ -47,6 +47,9 @@ class InferenceService final : public v1::Inference::CallbackService {
  private:
   // The caller's tenant, or the error to refuse the call with (draining, bad key).
   std::variant<const api::TenantPolicy*, api::ApiError> caller(grpc::CallbackServerContext& context) const;
+  // The caller's session named by `request` (the tenant's own; another's is simply not found).
+  std::variant<SessionKey, api::ApiError> session_key(grpc::CallbackServerContext& context,
+                                                      const v1::SessionRequest& request) const;
   // Parses the request's generation fields as the HTTP API does.
   std::optional<api::ApiError> generation_fields(const v1::SamplingParams& sampling,
                                                  const v1::KvOptions& kv,
