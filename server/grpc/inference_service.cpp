@@ -69,12 +69,23 @@ grpc::ServerUnaryReactor* InferenceService::finish(grpc::CallbackServerContext& 
   return reactor;
 }
 
-std::optional<ApiError> InferenceService::generation_fields(const v1::SamplingParams& sampling,
-                                                            const v1::KvOptions& kv,
-                                                            const std::string& session_id,
-                                                            api::GenerationFields& out) const {
-  return api::parse_generation_fields(generation_json(sampling, kv, session_id),
-                                      ctx_.model->vocab_size, /*text_completion=*/false, out);
+InferenceService::CallStart InferenceService::start_call(grpc::CallbackServerContext& context,
+                                                         const std::string& model,
+                                                         const v1::SamplingParams& sampling,
+                                                         const v1::KvOptions& kv,
+                                                         const std::string& session_id,
+                                                         api::GenerationFields& gen) const {
+  CallStart out;
+  auto who = caller(context);
+  if (auto* e = std::get_if<ApiError>(&who)) {
+    out.error = *e;
+    return out;
+  }
+  out.tenant = std::get<const TenantPolicy*>(who);
+  out.error = api::parse_generation_fields(generation_json(sampling, kv, session_id),
+                                           ctx_.model->vocab_size, /*text_completion=*/false, gen);
+  if (!out.error) out.error = api::check_model(ctx_, model_or_served(model, ctx_), *out.tenant);
+  return out;
 }
 
 ChunkWriter* InferenceService::generate(grpc::CallbackServerContext& context,
@@ -96,16 +107,13 @@ ChunkWriter* InferenceService::generate(grpc::CallbackServerContext& context,
 ChunkWriter* InferenceService::Generate(grpc::CallbackServerContext* context,
                                         const v1::GenerateRequest* request) {
   const auto started = std::chrono::steady_clock::now();
-  auto who = caller(*context);
-  if (auto* e = std::get_if<ApiError>(&who)) return refuse_stream(*context, "unknown", *e);
-  const TenantPolicy& tenant = *std::get<const TenantPolicy*>(who);
   api::GenerationFields gen;
-  if (auto e = generation_fields(request->sampling(), request->kv(), request->session_id(), gen)) {
-    return refuse_stream(*context, tenant.name, *e);
+  const CallStart call = start_call(*context, request->model(), request->sampling(), request->kv(),
+                                    request->session_id(), gen);
+  if (call.error) {
+    return refuse_stream(*context, call.tenant ? call.tenant->name : "unknown", *call.error);
   }
-  if (auto e = api::check_model(ctx_, model_or_served(request->model(), ctx_), tenant)) {
-    return refuse_stream(*context, tenant.name, *e);
-  }
+  const TenantPolicy& tenant = *call.tenant;
   std::vector<int32_t> prompt;
   switch (request->input_case()) {
     case v1::GenerateRequest::kPrompt:
@@ -129,16 +137,13 @@ ChunkWriter* InferenceService::Generate(grpc::CallbackServerContext* context,
 ChunkWriter* InferenceService::Chat(grpc::CallbackServerContext* context,
                                     const v1::ChatRequest* request) {
   const auto started = std::chrono::steady_clock::now();
-  auto who = caller(*context);
-  if (auto* e = std::get_if<ApiError>(&who)) return refuse_stream(*context, "unknown", *e);
-  const TenantPolicy& tenant = *std::get<const TenantPolicy*>(who);
   api::GenerationFields gen;
-  if (auto e = generation_fields(request->sampling(), request->kv(), request->session_id(), gen)) {
-    return refuse_stream(*context, tenant.name, *e);
+  const CallStart call = start_call(*context, request->model(), request->sampling(), request->kv(),
+                                    request->session_id(), gen);
+  if (call.error) {
+    return refuse_stream(*context, call.tenant ? call.tenant->name : "unknown", *call.error);
   }
-  if (auto e = api::check_model(ctx_, model_or_served(request->model(), ctx_), tenant)) {
-    return refuse_stream(*context, tenant.name, *e);
-  }
+  const TenantPolicy& tenant = *call.tenant;
   auto messages = api::chat_messages(messages_json(request->messages()));
   if (auto* e = std::get_if<ApiError>(&messages)) return refuse_stream(*context, tenant.name, *e);
   ChatRenderOptions options;

@@ -50,11 +50,16 @@ class InferenceService final : public v1::Inference::CallbackService {
   // The caller's session named by `request` (the tenant's own; another's is simply not found).
   std::variant<SessionKey, api::ApiError> session_key(grpc::CallbackServerContext& context,
                                                       const v1::SessionRequest& request) const;
-  // Parses the request's generation fields as the HTTP API does.
-  std::optional<api::ApiError> generation_fields(const v1::SamplingParams& sampling,
-                                                 const v1::KvOptions& kv,
-                                                 const std::string& session_id,
-                                                 api::GenerationFields& out) const;
+  // What Generate and Chat check first: the caller (tenant), the generation fields read as
+  // the HTTP API reads them (into `gen`), the model. `error` set: refuse (under `tenant`'s
+  // name when known).
+  struct CallStart {
+    const api::TenantPolicy* tenant = nullptr;
+    std::optional<api::ApiError> error;
+  };
+  CallStart start_call(grpc::CallbackServerContext& context, const std::string& model,
+                       const v1::SamplingParams& sampling, const v1::KvOptions& kv,
+                       const std::string& session_id, api::GenerationFields& gen) const;
   // Admits and starts streaming, or refuses.
   grpc::ServerWriteReactor<v1::GenerateChunk>* generate(
       grpc::CallbackServerContext& context, const api::TenantPolicy& tenant,
