@@ -377,6 +377,7 @@ bool EngineLoop::step_once() {
   stats_.running = scheduler_.num_running();
   stats_.waiting = scheduler_.num_waiting();
   stats_.sessions = sessions_.stats();
+  ++stats_.iterations;
   std::lock_guard lock(mu_);
   stats_.in_flight = static_cast<int64_t>(active_.size() + inbox_.size());
   queued_ = static_cast<int64_t>(inbox_.size()) + stats_.waiting;

@@ -64,6 +64,10 @@ struct EngineLoopStats {
   int64_t too_large = 0;          // refused: more KV pages than the pool or the tenant's share
   bool last_step_failed = false;  // the engine's last step returned an error
   int64_t in_flight = 0;  // requests admitted or queued and not finished
+  // Loop iterations completed (about 5 a second when idle). Stats are published at the end of
+  // an iteration, so a request submitted just now shows in in_flight only once an iteration
+  // that began after its submission has ended: wait for two more before trusting a 0.
+  int64_t iterations = 0;
   int64_t running = 0;    // in the scheduler's running batch
   int64_t waiting = 0;    // queued in the scheduler
   SessionStats sessions;  // KV pool and sessions (SessionManager::stats)

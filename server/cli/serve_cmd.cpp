@@ -249,7 +249,13 @@ int serve_main(int argc, char** argv) {
   (*grpc_server)->set_serving(false);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(c.server.drain_timeout_s);
-  while (std::chrono::steady_clock::now() < deadline && loop.stats().in_flight > 0) {
+  // A request admitted just before the signal may not show in in_flight yet (stats are
+  // published after each loop iteration): only a count from an iteration that began after the
+  // signal is trusted.
+  const int64_t seen = loop.stats().iterations;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const EngineLoopStats s = loop.stats();
+    if (s.iterations >= seen + 2 && s.in_flight == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   loop.stop();  // anything still running gets "the server is shutting down"
