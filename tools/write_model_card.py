@@ -207,7 +207,8 @@ retention gates** (TrimKV, arXiv 2605.09649), trained from nothing on 2 CPU core
 repository. `trimserve serve` and `trimserve generate` run it when no `--model` is given.
 
 It is tiny ({params / 1e6:.2f} M parameters) and saw {last['tokens'] / 1e6:.1f} M tokens: it writes
-SOTU-flavoured English and recites facts from a conversation, nothing more. Its purpose is to
+SOTU-flavoured English and is trained to recite facts from a conversation — how well it
+does is the recall table below — nothing more. Its purpose is to
 make every stage of trimserve real — tokenizer, chat template, engine, retention gates,
 eviction — and to test at small scale the paper's claim that learned retention beats blind
 eviction. It is not an assistant.
