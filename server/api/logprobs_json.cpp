@@ -9,11 +9,16 @@ namespace {
 
 constexpr double kNoLogprob = -9999.0;  // OpenAI's value for a token with probability 0
 
+}  // namespace
+
 double finite_logprob(float logprob) {
   return std::isfinite(logprob) ? static_cast<double>(logprob) : kNoLogprob;
 }
 
-}  // namespace
+std::string token_text(const Tokenizer& tokenizer, int32_t token) {
+  const int32_t ids[] = {token};
+  return tokenizer.decode(ids);
+}
 
 LogprobsJson::LogprobsJson(const Tokenizer& tokenizer, bool text_completion)
     : tokenizer_(tokenizer), text_completion_(text_completion) {}
@@ -22,15 +27,13 @@ nlohmann::json LogprobsJson::entry(int32_t token, float logprob) const {
   const std::string bytes = tokenizer_.id_to_bytes(token);
   std::vector<int> byte_values(bytes.begin(), bytes.end());
   for (int& b : byte_values) b &= 0xff;
-  const int32_t ids[] = {token};
-  return {{"token", tokenizer_.decode(ids)}, {"logprob", finite_logprob(logprob)},
+  return {{"token", token_text(tokenizer_, token)}, {"logprob", finite_logprob(logprob)},
           {"bytes", byte_values}};
 }
 
 void LogprobsJson::add(const SampleResult& r) {
   ++pending_;
-  const int32_t ids[] = {r.token};
-  const std::string text = tokenizer_.decode(ids);
+  const std::string text = token_text(tokenizer_, r.token);
   if (!text_completion_) {
     nlohmann::json top = nlohmann::json::array();
     for (const TokenLogprob& alt : r.top_logprobs) top.push_back(entry(alt.token, alt.logprob));
@@ -41,8 +44,7 @@ void LogprobsJson::add(const SampleResult& r) {
   }
   nlohmann::json top = nlohmann::json::object();
   for (const TokenLogprob& alt : r.top_logprobs) {
-    const int32_t alt_ids[] = {alt.token};
-    top[tokenizer_.decode(alt_ids)] = finite_logprob(alt.logprob);
+    top[token_text(tokenizer_, alt.token)] = finite_logprob(alt.logprob);
   }
   top[text] = finite_logprob(r.logprob);
   body_["tokens"].push_back(text);

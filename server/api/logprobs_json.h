@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,13 @@
 #include "engine/tokenizer.h"
 
 namespace trimserve::api {
+
+// The logprob a response carries: -inf (a token the sampler could never draw) becomes
+// OpenAI's stand-in -9999.0 (gRPC's TokenLogprob uses it too).
+double finite_logprob(float logprob);
+
+// A token's text as decode() gives it alone (a partial UTF-8 character shows as U+FFFD).
+std::string token_text(const Tokenizer& tokenizer, int32_t token);
 
 class LogprobsJson {
  public:

@@ -26,6 +26,10 @@ class RefusedStream : public ChunkWriter {
   void OnDone() override { delete this; }
 };
 
+grpc::Status session_not_found(const SessionKey& key) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, "session '" + key.session_id + "' not found");
+}
+
 // An empty `model` means the served one: gRPC clients need not know its name.
 const std::string& model_or_served(const std::string& model, const api::ServingContext& ctx) {
   return model.empty() ? ctx.served_model : model;
@@ -62,11 +66,24 @@ ChunkWriter* InferenceService::refuse_stream(grpc::CallbackServerContext& contex
 }
 
 grpc::ServerUnaryReactor* InferenceService::finish(grpc::CallbackServerContext& context,
+                                                   const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context.DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* InferenceService::finish(grpc::CallbackServerContext& context,
                                                    const ApiError& e) {
   add_retry_trailer(context, e);
-  grpc::ServerUnaryReactor* reactor = context.DefaultReactor();
-  reactor->Finish(to_grpc_status(e));
-  return reactor;
+  return finish(context, to_grpc_status(e));
+}
+
+std::variant<std::vector<int32_t>, ApiError> InferenceService::chat_ids(
+    const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
+    const ChatRenderOptions& options) const {
+  auto checked = api::chat_messages(messages_json(messages));
+  if (auto* e = std::get_if<ApiError>(&checked)) return *e;
+  return api::chat_prompt(ctx_, std::get<nlohmann::ordered_json>(checked), options);
 }
 
 InferenceService::CallStart InferenceService::start_call(grpc::CallbackServerContext& context,
@@ -144,11 +161,9 @@ ChunkWriter* InferenceService::Chat(grpc::CallbackServerContext* context,
     return refuse_stream(*context, call.tenant ? call.tenant->name : "unknown", *call.error);
   }
   const TenantPolicy& tenant = *call.tenant;
-  auto messages = api::chat_messages(messages_json(request->messages()));
-  if (auto* e = std::get_if<ApiError>(&messages)) return refuse_stream(*context, tenant.name, *e);
   ChatRenderOptions options;
   if (request->has_enable_thinking()) options.enable_thinking = request->enable_thinking();
-  auto prompt = api::chat_prompt(ctx_, std::get<nlohmann::ordered_json>(messages), options);
+  auto prompt = chat_ids(request->messages(), options);
   if (auto* e = std::get_if<ApiError>(&prompt)) return refuse_stream(*context, tenant.name, *e);
   return generate(*context, tenant, std::move(std::get<std::vector<int32_t>>(prompt)), gen,
                   "messages", started);
@@ -165,11 +180,9 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
   }
   std::vector<int32_t> ids;
   if (request->messages_size() > 0) {
-    auto messages = api::chat_messages(messages_json(request->messages()));
-    if (auto* e = std::get_if<ApiError>(&messages)) return finish(*context, *e);
     ChatRenderOptions options;
     options.add_generation_prompt = request->add_generation_prompt();
-    auto prompt = api::chat_prompt(ctx_, std::get<nlohmann::ordered_json>(messages), options);
+    auto prompt = chat_ids(request->messages(), options);
     if (auto* e = std::get_if<ApiError>(&prompt)) return finish(*context, *e);
     ids = std::move(std::get<std::vector<int32_t>>(prompt));
   } else {
@@ -177,9 +190,7 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
   }
   response->mutable_ids()->Add(ids.begin(), ids.end());
   response->set_max_model_len(static_cast<uint64_t>(ctx_.max_model_len));
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return finish(*context, grpc::Status::OK);
 }
 
 grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerContext* context,
@@ -191,9 +202,7 @@ grpc::ServerUnaryReactor* InferenceService::ListModels(grpc::CallbackServerConte
   m->set_id(ctx_.served_model);
   m->set_max_model_len(static_cast<uint64_t>(ctx_.max_model_len));
   m->set_has_retention_gates(ctx_.model->retention_gate != RetentionGateKind::kNone);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+  return finish(*context, grpc::Status::OK);
 }
 
 std::variant<SessionKey, ApiError> InferenceService::session_key(
@@ -215,8 +224,7 @@ grpc::ServerUnaryReactor* InferenceService::GetSession(grpc::CallbackServerConte
   ctx_.loop->post([key = std::get<SessionKey>(key), reactor, response](SessionManager& sessions) {
     auto info = sessions.store().info(key);
     if (!info.ok()) {
-      return reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                          "session '" + key.session_id + "' not found"));
+      return reactor->Finish(session_not_found(key));
     }
     response->set_session_id(key.session_id);
     response->set_num_tokens(static_cast<uint64_t>(info->num_tokens));
@@ -236,8 +244,7 @@ grpc::ServerUnaryReactor* InferenceService::DeleteSession(grpc::CallbackServerCo
   ctx_.loop->post([key = std::get<SessionKey>(key), reactor, response](SessionManager& sessions) {
     const Status s = sessions.remove(key);
     if (s.code() == ErrorCode::kNotFound) {
-      return reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                          "session '" + key.session_id + "' not found"));
+      return reactor->Finish(session_not_found(key));
     }
     if (!s.ok()) return reactor->Finish(to_grpc_status(api::from_status(s, "session_id")));
     response->set_session_id(key.session_id);

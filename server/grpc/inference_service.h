@@ -68,7 +68,13 @@ class InferenceService final : public v1::Inference::CallbackService {
   grpc::ServerWriteReactor<v1::GenerateChunk>* refuse_stream(grpc::CallbackServerContext& context,
                                                              const std::string& tenant,
                                                              const api::ApiError& e);
+  // A unary call's answer: the status, or the refusal `e` (with its retry trailer).
+  grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext& context, const grpc::Status& status);
   grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext& context, const api::ApiError& e);
+  // Chat messages checked as the HTTP API checks them, rendered and tokenized.
+  std::variant<std::vector<int32_t>, api::ApiError> chat_ids(
+      const google::protobuf::RepeatedPtrField<v1::ChatMessage>& messages,
+      const ChatRenderOptions& options) const;
   void count_refusal(const std::string& tenant, const api::ApiError& e) const;
 
   const api::ServingContext& ctx_;

@@ -1,21 +1,8 @@
 #include "server/grpc/proto_convert.h"
 
-#include <cmath>
+#include "server/api/logprobs_json.h"
 
 namespace trimserve::grpc_api {
-
-namespace {
-
-constexpr float kNoLogprob = -9999.0f;  // as the HTTP API: a token the sampler could never draw
-
-float finite_logprob(float logprob) { return std::isfinite(logprob) ? logprob : kNoLogprob; }
-
-std::string token_text(const Tokenizer& tokenizer, int32_t token) {
-  const int32_t ids[] = {token};
-  return tokenizer.decode(ids);
-}
-
-}  // namespace
 
 nlohmann::json generation_json(const v1::SamplingParams& s, const v1::KvOptions& kv,
                                const std::string& session_id) {
@@ -53,13 +40,13 @@ void add_token(v1::GenerateChunk& chunk, const StreamEvent& e, const Tokenizer* 
   if (logprobs_tokenizer == nullptr || !e.logprobs) return;
   v1::TokenLogprob* lp = chunk.add_logprobs();
   lp->set_token_id(e.logprobs->token);
-  lp->set_token(token_text(*logprobs_tokenizer, e.logprobs->token));
-  lp->set_logprob(finite_logprob(e.logprobs->logprob));
+  lp->set_token(api::token_text(*logprobs_tokenizer, e.logprobs->token));
+  lp->set_logprob(static_cast<float>(api::finite_logprob(e.logprobs->logprob)));
   for (const TokenLogprob& t : e.logprobs->top_logprobs) {
     v1::TopLogprob* top = lp->add_top_logprobs();
     top->set_token_id(t.token);
-    top->set_token(token_text(*logprobs_tokenizer, t.token));
-    top->set_logprob(finite_logprob(t.logprob));
+    top->set_token(api::token_text(*logprobs_tokenizer, t.token));
+    top->set_logprob(static_cast<float>(api::finite_logprob(t.logprob)));
   }
 }
 
