@@ -73,6 +73,15 @@ Result<ChatClientOptions> client_options(const CliArgs& a) {
     if (**timeout < 1) return invalid_argument("--timeout must be >= 1 second");
     o.timeout = std::chrono::seconds(**timeout);
   }
+  if (auto p = a.get("kv-policy")) o.kv.set_policy(*p);
+  auto budget = a.get_int("kv-budget");
+  if (!budget.ok()) return budget.status();
+  if (*budget) {
+    if (**budget < 1) return invalid_argument("--kv-budget must be >= 1");
+    o.kv.set_budget(static_cast<uint64_t>(**budget));
+  }
+  // A one-off --prompt keeps no session on the server unless one was named.
+  o.keep_session = !a.has("prompt") || a.has("session");
   return o;
 }
 
@@ -157,17 +166,6 @@ int client_main(int argc, char** argv) {
   if (!a.has("target")) return report("client", invalid_argument("--target HOST:PORT is required"));
   auto options = client_options(a);
   if (!options.ok()) return report("client", options.status());
-  v1::KvOptions kv;
-  if (auto p = a.get("kv-policy")) kv.set_policy(*p);
-  auto budget = a.get_int("kv-budget");
-  if (!budget.ok()) return report("client", budget.status());
-  if (*budget) {
-    if (**budget < 1) return report("client", invalid_argument("--kv-budget must be >= 1"));
-    kv.set_budget(static_cast<uint64_t>(**budget));
-  }
-  options->kv = kv;
-  // A one-off --prompt keeps no session on the server unless one was named.
-  options->keep_session = !a.has("prompt") || a.has("session");
   const bool json = a.has("json");
   ChatClient client(grpc::CreateChannel(*a.get("target"), grpc::InsecureChannelCredentials()),
                     std::move(*options));
