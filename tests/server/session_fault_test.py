@@ -19,6 +19,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
@@ -46,6 +47,17 @@ def metric(port, name):
         if line.startswith(name + " "):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
+
+
+def wait_metric(port, name, want, timeout=10.0):
+    """The metric once it reaches `want` (session files are written after the reply is sent,
+    so a test that acts on them waits for the write), or its last value at the timeout."""
+    deadline = time.time() + timeout
+    value = metric(port, name)
+    while value < want and time.time() < deadline:
+        time.sleep(0.02)
+        value = metric(port, name)
+    return value
 
 
 def conversation(port, session, turns, replies):
@@ -80,6 +92,8 @@ with tempfile.TemporaryDirectory() as tmp:
     d = Daemon(tmp, config=config)
     first = conversation(d.port, "crash", TURNS[:2], [])
     check([r for r, _ in first] == reference[:2], "the first turns differ from the reference")
+    saved = wait_metric(d.port, 'trimserve_session_files_total{op="saved"}', 2)
+    check(saved == 2, f"session files saved before the crash: {saved}")
     d.proc.send_signal(signal.SIGKILL)
     d.proc.wait()
     files = glob.glob(os.path.join(sessions, "**", "*.tss"), recursive=True)
@@ -117,13 +131,16 @@ with tempfile.TemporaryDirectory() as tmp:
     served = conversation(d.port, "diskless", TURNS, [])
     check([r for r, _ in served] == reference, "answers changed without a session directory")
     check(served[1][1] > 0, "the session was not kept in memory")
-    errors = metric(d.port, 'trimserve_session_files_total{op="write_error"}')
+    errors = wait_metric(d.port, 'trimserve_session_files_total{op="write_error"}', 3)
     check(errors == 3, f"write errors counted: {errors}")
+    check(d.stop() == 0, "exit code")
+    deadline = time.time() + 5  # the log is read by a thread; it reaches the end after exit
+    while len([l for l in d.log if "could not persist" in l]) < 3 and time.time() < deadline:
+        time.sleep(0.02)
     warned = [l for l in d.log if "could not persist" in l]
     check(len(warned) == 3, f"{len(warned)} warnings for 3 failed writes")
     if warned:
         print("unwritable dir:", warned[0].strip())
-    check(d.stop() == 0, "exit code")
 
 if problems:
     sys.exit(1)
