@@ -15,6 +15,7 @@ packages=(
   # tests
   catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
   prometheus        # its promtool checks the /metrics exposition (tests/metrics)
+  openssl           # self-signed certificates for the TLS tests (tests/server/tls_test.py)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference
   python3 python3-torch python3-numpy python3-jinja2
   # the second gRPC client of the tests (stubs generated with protoc's grpc_python_plugin)

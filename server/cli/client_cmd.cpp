@@ -5,9 +5,16 @@
 // compressed KV cache of the turns before it.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <memory>
 #include <string>
+
+#include <grpcpp/grpcpp.h>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +37,9 @@ void print_help(std::FILE* out) {
       "what the server holds for it, /quit leaves. Otherwise every stdin line is a user turn.\n\n"
       "  --target HOST:PORT   the daemon's gRPC address (its log's `grpc=`)\n"
       "  --api-key K          sent as `authorization: Bearer K`\n"
+      "  --tls                connect over TLS, trusting the system's CA certificates\n"
+      "  --ca-cert FILE       connect over TLS, trusting the CA certificate(s) in FILE (PEM;\n"
+      "                       a self-signed server certificate itself will do)\n"
       "  --session ID         continue this session (default: a new random id; none for a\n"
       "                       --prompt turn)\n"
       "  --model NAME         default: the served model\n"
@@ -42,6 +52,24 @@ void print_help(std::FILE* out) {
       "  --timeout S (600)    seconds per call\n\n"
       "Exit: 0 ok, 2 bad usage or a request the server refused as invalid, 1 other failures\n"
       "(the server's gRPC status is printed: `trimserve client: UNAVAILABLE: ...`).\n");
+}
+
+// Plaintext unless --tls or --ca-cert asks for TLS.
+Result<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials(const CliArgs& a) {
+  auto ca_file = a.get("ca-cert");
+  if (!ca_file && !a.has("tls")) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions tls;
+  if (ca_file) {
+    std::ifstream in(*ca_file, std::ios::binary);
+    if (!in) {
+      return invalid_argument("--ca-cert: cannot read '" + *ca_file + "': " + std::strerror(errno));
+    }
+    tls.pem_root_certs.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (tls.pem_root_certs.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      return invalid_argument("--ca-cert: '" + *ca_file + "' holds no PEM certificate");
+    }
+  }
+  return grpc::SslCredentials(tls);
 }
 
 Result<ChatClientOptions> client_options(const CliArgs& a) {
@@ -156,8 +184,8 @@ bool run_command(ChatClient& client, const std::string& line, bool json) {
 
 int client_main(int argc, char** argv) {
   CliArgs a({"target", "api-key", "session", "model", "system", "prompt", "max-tokens",
-             "temperature", "top-p", "seed", "kv-policy", "kv-budget", "timeout"},
-            {"json", "help"});
+             "temperature", "top-p", "seed", "kv-policy", "kv-budget", "timeout", "ca-cert"},
+            {"json", "help", "tls"});
   if (Status s = a.parse(argc, argv); !s.ok()) return report("client", s);
   if (a.has("help")) {
     print_help(stdout);
@@ -167,8 +195,9 @@ int client_main(int argc, char** argv) {
   auto options = client_options(a);
   if (!options.ok()) return report("client", options.status());
   const bool json = a.has("json");
-  ChatClient client(grpc::CreateChannel(*a.get("target"), grpc::InsecureChannelCredentials()),
-                    std::move(*options));
+  auto credentials = channel_credentials(a);
+  if (!credentials.ok()) return report("client", credentials.status());
+  ChatClient client(grpc::CreateChannel(*a.get("target"), *credentials), std::move(*options));
 
   if (auto prompt = a.get("prompt")) {
     Status s = run_turn(client, *prompt, json);

@@ -32,6 +32,7 @@
 #include "server/grpc/grpc_server.h"
 #include "server/grpc/inference_service.h"
 #include "server/http/http_server.h"
+#include "server/tls/tls_credentials.h"
 
 namespace trimserve::cli {
 
@@ -71,13 +72,6 @@ Result<DaemonConfig> load(const CliArgs& a) {
     }
   }
   TS_RETURN_IF_ERROR(validate(c));
-  if (c.server.tls.enabled) {
-    // Refused rather than ignored: serving plaintext to a config that asked for TLS would
-    // be a silent downgrade.
-    return Status(ErrorCode::kUnimplemented,
-                  "server.tls.enabled: TLS is not served yet (HTTP and gRPC are plaintext); "
-                  "terminate TLS in front of trimserve (an ingress or a proxy) meanwhile");
-  }
   if (c.model.path.empty()) {
     auto dir = default_model_dir();
     if (!dir.ok()) return dir.status();
@@ -107,6 +101,18 @@ int serve_main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // TLS files are checked before the model loads: a bad path fails in a moment, not after it.
+  std::shared_ptr<boost::asio::ssl::context> https;
+  std::shared_ptr<grpc::ServerCredentials> grpc_credentials = grpc::InsecureServerCredentials();
+  if (c.server.tls.enabled) {
+    auto creds = tls::load_tls_credentials(c.server.tls.cert_file, c.server.tls.key_file);
+    if (!creds.ok()) return report("serve", creds.status());
+    auto context = tls::make_ssl_context(*creds);
+    if (!context.ok()) return report("serve", context.status());
+    https = *context;
+    grpc_credentials = grpc_api::tls_server_credentials(*creds);
+  }
 
   auto model = load_model_bundle(c.model.path, /*load_weights=*/true);
   if (!model.ok()) return report("serve", model.status());
@@ -224,22 +230,23 @@ int serve_main(int argc, char** argv) {
       [&routes](http::HttpRequest r, std::shared_ptr<http::ResponseWriter> w) {
         routes.handle(std::move(r), std::move(w));
       },
-      limits, std::max(2u, std::min(8u, std::thread::hardware_concurrency())));
+      limits, std::max(2u, std::min(8u, std::thread::hardware_concurrency())), https);
   if (Status s = server.listen(c.server.host, c.server.port); !s.ok()) {
     loop.stop();
     return report("serve", s);
   }
   grpc_api::InferenceService grpc_service(ctx, [&draining] { return !draining.load(); });
   auto grpc_server = grpc_api::GrpcServer::start(c.server.host, c.server.grpc_port, grpc_service,
-                                                 c.server.limits.max_body_bytes);
+                                                 c.server.limits.max_body_bytes, grpc_credentials);
   if (!grpc_server.ok()) {
     loop.stop();
     server.stop();
     return report("serve", grpc_server.status());
   }
-  log->info("listening http={}:{} grpc={} model={} policy={} budget={}", c.server.host,
+  log->info("listening http={}:{} grpc={} model={} policy={} budget={} tls={}", c.server.host,
             server.port(), grpc_api::grpc_address(c.server.host, (*grpc_server)->port()),
-            ctx.served_model, kv_policy_name(kv->policy), kv->budget);
+            ctx.served_model, kv_policy_name(kv->policy), kv->budget,
+            c.server.tls.enabled ? "on" : "off");
 
   int signal = 0;
   sigwait(&stop_signals, &signal);

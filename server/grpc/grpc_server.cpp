@@ -18,16 +18,22 @@ std::string grpc_address(const std::string& host, int port) {
   return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-Result<std::unique_ptr<GrpcServer>> GrpcServer::start(const std::string& host, int port,
-                                                      grpc::Service& service,
-                                                      int64_t max_message_bytes) {
+std::shared_ptr<grpc::ServerCredentials> tls_server_credentials(const tls::TlsCredentials& creds) {
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_key_cert_pairs.push_back({creds.private_key_pem, creds.cert_chain_pem});
+  return grpc::SslServerCredentials(options);
+}
+
+Result<std::unique_ptr<GrpcServer>> GrpcServer::start(
+    const std::string& host, int port, grpc::Service& service, int64_t max_message_bytes,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   // Both are process-wide switches read by the builder: set before it exists.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int selected = 0;
   const std::string address = grpc_address(host, port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);
+  builder.AddListeningPort(address, std::move(credentials), &selected);
   builder.RegisterService(&service);
   if (max_message_bytes > 0) {
     builder.SetMaxReceiveMessageSize(

@@ -14,16 +14,18 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/status.h"
+#include "server/tls/tls_credentials.h"
 
 namespace trimserve::grpc_api {
 
 class GrpcServer {
  public:
-  // Listens on host:port (port 0: a free one) and serves `service`, which must outlive the
-  // server. kUnavailable when the address cannot be bound.
-  static Result<std::unique_ptr<GrpcServer>> start(const std::string& host, int port,
-                                                   grpc::Service& service,
-                                                   int64_t max_message_bytes);
+  // Listens on host:port (port 0: a free one) with `credentials` (insecure, or TLS from
+  // tls_credentials()) and serves `service`, which must outlive the server. kUnavailable when
+  // the address cannot be bound.
+  static Result<std::unique_ptr<GrpcServer>> start(
+      const std::string& host, int port, grpc::Service& service, int64_t max_message_bytes,
+      std::shared_ptr<grpc::ServerCredentials> credentials);
   ~GrpcServer();
 
   int port() const { return port_; }
@@ -41,6 +43,10 @@ class GrpcServer {
   int port_ = 0;
   bool shut_down_ = false;
 };
+
+// Server credentials for `creds` (server.tls): TLS, no client certificate asked for (clients
+// authenticate with their API key, as over HTTP).
+std::shared_ptr<grpc::ServerCredentials> tls_server_credentials(const tls::TlsCredentials& creds);
 
 // "host:port" as gRPC wants it (an IPv6 address in brackets).
 std::string grpc_address(const std::string& host, int port);

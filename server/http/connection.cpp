@@ -51,8 +51,9 @@ std::string endpoint_text(const tcp::socket& socket) {
 Connection::Connection(std::shared_ptr<ServerContext> context, tcp::socket socket, bool admitted)
     : context_(std::move(context)),
       strand_(socket.get_executor()),
-      stream_(std::move(socket)),
+      stream_(std::move(socket), context_->tls()),
       deadline_(strand_),
+      write_deadline_(strand_),
       admitted_(admitted),
       remote_(endpoint_text(stream_.socket())) {
   // Streams are many small writes (a token each): without this, Nagle's algorithm holds each
@@ -78,8 +79,23 @@ void Connection::start() {
                         {{"Retry-After", "1"}});
       return;
     }
-    self->begin_request();
+    if (!self->stream_.is_tls()) {
+      self->begin_request();
+      return;
+    }
+    self->arm_deadline(self->context_->limits().read_timeout_s);
+    self->stream_.async_handshake([self](beast::error_code ec) { self->on_handshake(ec); });
   });
+}
+
+void Connection::on_handshake(beast::error_code ec) {
+  if (phase_ == Phase::kClosed) return;  // deadline, drain or stop came first
+  if (ec) {
+    if (!is_routine(ec)) named_logger("http")->debug("TLS handshake with {}: {}", remote_, ec.message());
+    close_now();
+    return;
+  }
+  begin_request();
 }
 
 void Connection::drain() {
@@ -129,7 +145,7 @@ void Connection::ensure_reading() {
     }
   }
   read_pending_ = true;
-  stream_.socket().async_read_some(
+  stream_.async_read_some(
       asio::buffer(read_chunk_),
       [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
         self->on_read(ec, bytes);
@@ -301,7 +317,7 @@ void Connection::on_deadline() {
 void Connection::linger() {
   phase_ = Phase::kLingering;
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.shutdown_send(ec);
   if (ec) {
     close_now();
     return;
@@ -315,6 +331,7 @@ void Connection::close_now() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
   disarm_deadline();
+  write_deadline_.cancel();
   stream_.close();
   // The item being written must outlive its (now cancelled) write; the rest never will be.
   while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();

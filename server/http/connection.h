@@ -21,10 +21,15 @@
 //               reset that destroys the response before the client read it.
 //   kClosed     socket closed; pending writes dropped; everything later is ignored.
 //
-// Timeouts: reads (issued on the raw socket) are deadline-checked by the connection's own
-// timer, not by tcp_stream's, because tcp_stream closes the socket when its timer fires —
-// there would be no socket left to send the 408 on. Writes use tcp_stream's timer (limits.write_timeout_s per write), where
-// closing is exactly the wanted outcome.
+// TLS: with a TLS context (server.tls) the connection starts with the server handshake, under
+// the read deadline (a client that connects and never speaks is closed quietly, as in plain
+// HTTP); a failed handshake closes quietly too (debug log). Everything after runs on the
+// Transport unchanged.
+//
+// Timeouts: reads are deadline-checked by the connection's own timer, which answers 408 on a
+// partial request (closing the socket first would leave nothing to send it on). Writes have
+// a second timer (limits.write_timeout_s per write) that closes the connection: a client that
+// stopped reading loses its response rather than holding the write queue forever.
 //
 // Writes: a queue of pending items, one async write at a time; a response's last item
 // completes the exchange, then keep-alive decides between the next request and lingering.
@@ -48,7 +53,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -56,6 +60,7 @@
 #include "server/http/outgoing.h"
 #include "server/http/response_writer.h"
 #include "server/http/server_context.h"
+#include "server/http/transport.h"
 
 namespace trimserve::http {
 
@@ -100,6 +105,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   enum class Reply { kNone, kStreaming, kComplete };  // what the handler has answered so far
 
   // Read side (connection.cpp).
+  void on_handshake(boost::beast::error_code ec);
   void begin_request();
   void ensure_reading();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
@@ -135,8 +141,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Declared first so it is destroyed last: the sockets and timers below need its io_context.
   const std::shared_ptr<ServerContext> context_;
   const boost::asio::any_io_executor strand_;
-  boost::beast::tcp_stream stream_;
+  Transport stream_;
   boost::asio::steady_timer deadline_;
+  boost::asio::steady_timer write_deadline_;
   const bool admitted_;
   bool released_ = false;  // the registry entry and the admission are given back once
   std::string remote_;
@@ -166,6 +173,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Writing.
   std::deque<Outgoing> queue_;
   bool writing_ = false;
+  uint64_t write_generation_ = 0;  // a write-deadline wait is stale once this moved on
 };
 
 }  // namespace trimserve::http

@@ -207,7 +207,12 @@ void Connection::write_next() {
 }
 
 void Connection::start_write(Outgoing& item) {
-  stream_.expires_after(to_duration(context_->limits().write_timeout_s));
+  write_deadline_.expires_after(to_duration(context_->limits().write_timeout_s));
+  uint64_t generation = ++write_generation_;
+  write_deadline_.async_wait([self = shared_from_this(), generation](beast::error_code ec) {
+    // The write aborts; on_write then sees kClosed.
+    if (!ec && generation == self->write_generation_ && self->writing_) self->close_now();
+  });
   auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
     self->on_write(ec);
   };
@@ -233,6 +238,8 @@ void Connection::start_write(Outgoing& item) {
 
 void Connection::on_write(beast::error_code ec) {
   writing_ = false;
+  ++write_generation_;
+  write_deadline_.cancel();
   if (phase_ == Phase::kClosed) return;
   if (ec) {
     if (!is_routine(ec)) named_logger("http")->debug("write to {}: {}", remote_, ec.message());

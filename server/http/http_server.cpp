@@ -16,9 +16,11 @@ struct WorkGuard {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard;
 };
 
-HttpServer::HttpServer(Handler handler, HttpLimits limits, int threads) {
+HttpServer::HttpServer(Handler handler, HttpLimits limits, int threads,
+                       std::shared_ptr<boost::asio::ssl::context> tls) {
   int num_threads = std::max(threads, 1);
-  context_ = std::make_shared<ServerContext>(std::move(handler), limits, num_threads);
+  context_ = std::make_shared<ServerContext>(std::move(handler), limits, num_threads,
+                                             std::move(tls));
   work_ = std::make_unique<WorkGuard>(
       WorkGuard{boost::asio::make_work_guard(context_->io().get_executor())});
   threads_.reserve(num_threads);

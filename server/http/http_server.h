@@ -24,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ssl/context.hpp>
+
 #include "common/status.h"
 #include "server/http/http_limits.h"
 #include "server/http/http_request.h"
@@ -37,8 +39,10 @@ struct WorkGuard;
 
 class HttpServer {
  public:
-  // `threads` < 1 is taken as 1.
-  HttpServer(Handler handler, HttpLimits limits, int threads);
+  // `threads` < 1 is taken as 1. `tls` (tls::make_ssl_context): serve HTTPS instead — a TLS
+  // handshake, under limits.read_timeout_s, before each connection's first request.
+  HttpServer(Handler handler, HttpLimits limits, int threads,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

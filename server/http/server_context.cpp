@@ -2,8 +2,9 @@
 
 namespace trimserve::http {
 
-ServerContext::ServerContext(Handler handler, HttpLimits limits, int threads)
-    : io_(threads), handler_(std::move(handler)), limits_(limits) {}
+ServerContext::ServerContext(Handler handler, HttpLimits limits, int threads,
+                             std::shared_ptr<boost::asio::ssl::context> tls)
+    : io_(threads), handler_(std::move(handler)), limits_(limits), tls_(std::move(tls)) {}
 
 bool ServerContext::mark_stopped() {
   std::unique_lock lock(stop_mutex_);

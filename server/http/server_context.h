@@ -26,6 +26,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include "server/http/http_limits.h"
 #include "server/http/response_writer.h"
@@ -36,11 +37,14 @@ class Connection;
 
 class ServerContext {
  public:
-  ServerContext(Handler handler, HttpLimits limits, int threads);
+  // `tls` null: plain HTTP; otherwise every connection is a TLS session with this context.
+  ServerContext(Handler handler, HttpLimits limits, int threads,
+                std::shared_ptr<boost::asio::ssl::context> tls);
 
   boost::asio::io_context& io() { return io_; }
   const Handler& handler() const { return handler_; }
   const HttpLimits& limits() const { return limits_; }
+  boost::asio::ssl::context* tls() const { return tls_.get(); }
 
   // Posts `fn` onto `executor` unless stop() has begun; returns whether it was posted. For
   // calls that come from outside the I/O threads (writers, public server methods).
@@ -77,6 +81,7 @@ class ServerContext {
   boost::asio::io_context io_;
   const Handler handler_;
   const HttpLimits limits_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
 
   mutable std::shared_mutex stop_mutex_;
   bool stopped_ = false;  // guarded by stop_mutex_

@@ -60,19 +60,6 @@ def rpc_error(fn):
     return None
 
 
-def health(channel, service=""):
-    # grpc.health.v1.HealthCheckRequest{service} / HealthCheckResponse{status}: SERVING = 1,
-    # NOT_SERVING = 2 (encoded by hand: python3-grpcio ships no health stubs).
-    check_rpc = channel.unary_unary("/grpc.health.v1.Health/Check",
-                                    request_serializer=lambda s: b"\x0a" + bytes([len(s)]) + s.encode(),
-                                    response_deserializer=lambda b: b)
-    try:
-        reply = check_rpc(service, timeout=10)
-    except grpc.RpcError as e:
-        return e.code()
-    return {b"\x08\x01": "SERVING", b"\x08\x02": "NOT_SERVING"}.get(reply, reply)
-
-
 with tempfile.TemporaryDirectory() as tmp:
     pb, pbg = grpc_stubs.load(tmp)
     greedy = pb.SamplingParams(max_tokens=12, temperature=0)
@@ -186,8 +173,8 @@ with tempfile.TemporaryDirectory() as tmp:
         check([t for c in again for t in c.token_ids] == ids, "greedy output changed after the cancel")
 
         # health and reflection
-        check(health(channel) == "SERVING", "health of '' is not SERVING")
-        check(health(channel, "trimserve.v1.Inference") == "SERVING", "health of the service")
+        check(grpc_stubs.health(channel) == "SERVING", "health of '' is not SERVING")
+        check(grpc_stubs.health(channel, "trimserve.v1.Inference") == "SERVING", "health of the service")
         reflect = channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
                                         request_serializer=lambda b: b, response_deserializer=lambda b: b)
         listed = next(reflect(iter([b"\x3a\x00"]), timeout=10))  # list_services = ""
@@ -211,7 +198,7 @@ with tempfile.TemporaryDirectory() as tmp:
         first = next(slow)
         daemon.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
-        state = health(channel)
+        state = grpc_stubs.health(channel)
         check(state == "NOT_SERVING", f"health while draining: {state}; daemon log:\n" +
               "".join(line for line in daemon.log if "[access]" not in line))
         e = rpc_error(lambda: list(stub.Generate(pb.GenerateRequest(prompt="x", sampling=greedy), timeout=10)))
