@@ -62,6 +62,9 @@ void decode_engine(MapReader r, Engine* e) {
                  {kv_dtype_name(KvDtype::kBf16), KvDtype::kBf16},
                  {kv_dtype_name(KvDtype::kF16), KvDtype::kF16}});
   r.read_optional_uint("seed", &e->seed);
+  r.read_choice("on_step_error", &e->on_step_error,
+                {{"recover", Engine::OnStepError::kRecover}, {"exit", Engine::OnStepError::kExit}});
+  r.read_duration_s("step_error_unready_s", &e->step_error_unready_s);
   r.finish();
 }
 

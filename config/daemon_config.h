@@ -68,12 +68,18 @@ struct DaemonConfig {
   struct Engine {
     enum class Device { kAuto, kCpu, kCuda };  // auto = cuda when a GPU is usable, else cpu
     enum class KvDtype { kAuto, kF32, kBf16, kF16 };  // auto = f32 on cpu, bf16 on cuda
+    // A failed engine step always fails the requests in it. Then: kRecover keeps serving
+    // (GET /ready false for step_error_unready_s); kExit drains and exits non-zero, so a
+    // supervisor restarts the daemon on a fresh device.
+    enum class OnStepError { kRecover, kExit };
 
     Device device = Device::kAuto;
     int threads = 0;             // CPU worker threads; 0 = all cores
     int64_t prefill_chunk = 512; // tokens of one prompt processed per step
     KvDtype kv_dtype = KvDtype::kAuto;
     std::optional<uint64_t> seed;  // sampling seed for requests without one; unset = random
+    OnStepError on_step_error = OnStepError::kRecover;
+    double step_error_unready_s = 5.0;  // seconds /ready stays false after a failed step
 
     bool operator==(const Engine&) const = default;
   };

@@ -320,6 +320,11 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
   if (!out.ok()) {
     for (const BatchItem& item : plan.items) fail(item.id, out.status());
     scheduler_.on_step_done(BatchPlan{}, {});
+    {
+      std::lock_guard lock(mu_);
+      last_step_failure_ = step_end;
+    }
+    if (on_step_error_) on_step_error_(out.status());
     return true;
   }
 
@@ -447,7 +452,10 @@ int64_t EngineLoop::queued() const {
 
 bool EngineLoop::healthy() const {
   std::lock_guard lock(mu_);
-  return thread_running_ && !stopping_ && !published_stats_.last_step_failed;
+  if (!thread_running_ || stopping_) return false;
+  if (step_error_unready_.count() == 0) return !published_stats_.last_step_failed;
+  return !last_step_failure_ ||
+         std::chrono::steady_clock::now() - *last_step_failure_ >= step_error_unready_;
 }
 
 EngineLoopStats EngineLoop::stats() const {

@@ -101,6 +101,16 @@ class EngineLoop {
   // Called on the loop thread after every engine step; set before start().
   void set_step_observer(StepObserver observer) { step_observer_ = std::move(observer); }
 
+  // What a failed engine step does beyond failing the requests in it (which always happens):
+  // healthy() is false for `unready` after the failure (0: until the next step succeeds), and
+  // `on_error` (if set) runs on the loop thread with the step's error, after its requests got
+  // it — the daemon's engine.on_step_error: exit hangs off it. Set before start().
+  void set_step_error_policy(std::chrono::steady_clock::duration unready,
+                             std::function<void(const Status&)> on_error) {
+    step_error_unready_ = unready;
+    on_step_error_ = std::move(on_error);
+  }
+
   // One iteration; returns false when there was nothing to do.
   bool step_once();
 
@@ -111,9 +121,9 @@ class EngineLoop {
   // Thread-safe; as of the last finished iteration.
   EngineLoopStats stats() const;
 
-  // Thread-safe: the loop thread runs and its last engine step did not fail (a failing step
-  // fails its requests; the loop keeps going and is healthy again after a step succeeds).
-  // What GET /ready reports, with draining.
+  // Thread-safe: the loop thread runs and no engine step failed lately: a failing step fails
+  // its requests and the loop keeps going, unhealthy for the step-error policy's `unready`
+  // time (or, with 0, until a step succeeds). What GET /ready reports, with draining.
   bool healthy() const;
 
   // Thread-safe: requests submitted and not yet running (the inbox plus the scheduler's
@@ -173,6 +183,9 @@ class EngineLoop {
 
   // Shared with submitters.
   mutable std::mutex mu_;
+  std::optional<std::chrono::steady_clock::time_point> last_step_failure_;  // guarded by mu_
+  std::chrono::steady_clock::duration step_error_unready_{};
+  std::function<void(const Status&)> on_step_error_;
   std::condition_variable cv_;
   std::vector<Submitted> inbox_;
   std::vector<std::function<void(SessionManager&)>> tasks_;

@@ -4,9 +4,13 @@
 // grpc=HOST:PORT` once ready; on SIGTERM/SIGINT stops accepting (gRPC answers UNAVAILABLE and
 // its health NOT_SERVING), lets running requests finish for server.drain_timeout_s, then
 // stops and exits 0.
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <string>
@@ -16,6 +20,7 @@
 #include "config/config_loader.h"
 #include "config/validate.h"
 #include "engine/cpu/cpu_engine.h"
+#include "engine/fault_injecting_engine.h"
 #include "engine/model_fingerprint.h"
 #include "kvpool/clock.h"
 #include "scheduler/engine_loop.h"
@@ -144,6 +149,13 @@ int serve_main(int argc, char** argv) {
   eo.page_size = b;
   auto engine = cpu::CpuEngine::create(model->weights, eo);
   if (!engine.ok()) return report("serve", engine.status());
+  Engine* serving_engine = engine->get();
+  std::unique_ptr<FaultInjectingEngine> fault_injection;  // a test hook, off unless asked for
+  if (const char* trigger = std::getenv("TRIMSERVE_FAULT_INJECTION_FILE"); trigger && *trigger) {
+    fault_injection = std::make_unique<FaultInjectingEngine>(*serving_engine, trigger);
+    serving_engine = fault_injection.get();
+    log->warn("engine fault injection armed (test hook): steps fail when {} appears", trigger);
+  }
   KvPoolOptions po;
   po.num_pages = pages;
   po.page_size = b;
@@ -162,7 +174,7 @@ int serve_main(int argc, char** argv) {
   so.idle = idle_memory_limits(c.kvpool, actual);
   so.dir = c.kvpool.sessions.dir;
   so.model_fingerprint = model_fingerprint(*model->weights);
-  auto sessions = SessionManager::create(**engine, **pool, clock, so);
+  auto sessions = SessionManager::create(*serving_engine, **pool, clock, so);
   if (!sessions.ok()) return report("serve", sessions.status());
 
   SchedulerOptions sched;
@@ -191,8 +203,23 @@ int serve_main(int argc, char** argv) {
   auto scheduler = Scheduler::create(sched, tenants, clock);
   if (!scheduler.ok()) return report("serve", scheduler.status());
 
-  EngineLoop loop(**engine, **pool, **sessions, **scheduler, *model->tokenizer,
+  EngineLoop loop(*serving_engine, **pool, **sessions, **scheduler, *model->tokenizer,
                   model->eos_token_ids);
+  // engine.on_step_error: the loop fails the step's requests either way; `exit` then wakes
+  // the main thread (blocked in sigwait below) as a SIGTERM would, and serve exits 1.
+  std::atomic<bool> engine_failed{false};
+  const pthread_t main_thread = pthread_self();
+  const bool exit_on_step_error = c.engine.on_step_error == DaemonConfig::Engine::OnStepError::kExit;
+  loop.set_step_error_policy(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::duration<double>(c.engine.step_error_unready_s)),
+      [&log, &engine_failed, main_thread, exit_on_step_error](const Status& error) {
+        log->error("{}; the requests in the step got the error{}", error.message(),
+                   exit_on_step_error ? "; exiting (engine.on_step_error: exit)" : "");
+        if (exit_on_step_error && !engine_failed.exchange(true)) {
+          pthread_kill(main_thread, SIGTERM);
+        }
+      });
   loop.start();
 
   std::atomic<bool> draining{false};
@@ -250,7 +277,11 @@ int serve_main(int argc, char** argv) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  log->info("signal {}: draining for up to {} s", signal, c.server.drain_timeout_s);
+  if (engine_failed) {
+    log->info("engine failure: draining for up to {} s, then exiting 1", c.server.drain_timeout_s);
+  } else {
+    log->info("signal {}: draining for up to {} s", signal, c.server.drain_timeout_s);
+  }
   draining = true;
   server.stop_accepting();
   (*grpc_server)->set_serving(false);
@@ -265,11 +296,17 @@ int serve_main(int argc, char** argv) {
     if (s.iterations >= seen + 2 && s.in_flight == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // The engine is done with every request, but the last bytes of a response (an SSE [DONE],
+  // an error event) may still be on their way out: HTTP connections close once their response
+  // is written (they are draining), so wait for them too.
+  while (std::chrono::steady_clock::now() < deadline && server.num_connections() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   loop.stop();  // anything still running gets "the server is shutting down"
   (*grpc_server)->shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server.stop();
   log->info("stopped");
-  return kExitOk;
+  return engine_failed ? kExitRuntime : kExitOk;
 }
 
 }  // namespace trimserve::cli

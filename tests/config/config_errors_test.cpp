@@ -40,6 +40,8 @@ TEST_CASE("wrong types name the key path, the expectation and the value", "[conf
         "engine.seed: expected an integer >= 0 or null, got \"-1\" (at t.yaml:2:9)");
   CHECK(error_of("engine:\n  device: gpu\n") ==
         "engine.device: unknown value 'gpu' (expected auto|cpu|cuda) (at t.yaml:2:11)");
+  CHECK(error_of("engine:\n  on_step_error: crash\n") ==
+        "engine.on_step_error: unknown value 'crash' (expected recover|exit) (at t.yaml:2:18)");
   CHECK(error_of("engine:\n  kv_dtype: [f32]\n") ==
         "engine.kv_dtype: expected one of auto|f32|bf16|f16, got a list (at t.yaml:2:13)");
   CHECK(error_of("logging:\n  level: verbose\n") ==

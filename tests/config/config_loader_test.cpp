@@ -39,6 +39,8 @@ TEST_CASE("the defaults are the documented ones", "[config]") {
   CHECK(c.engine.prefill_chunk == 512);
   CHECK(c.engine.kv_dtype == DaemonConfig::Engine::KvDtype::kAuto);
   CHECK_FALSE(c.engine.seed.has_value());
+  CHECK(c.engine.on_step_error == DaemonConfig::Engine::OnStepError::kRecover);
+  CHECK(c.engine.step_error_unready_s == 5.0);
   CHECK(c.scheduler.max_batched_tokens == 2048);
   CHECK(c.scheduler.max_running_seqs == 64);
   CHECK(c.kvpool.policy == "auto");
@@ -82,6 +84,8 @@ engine:
   prefill_chunk: 256
   kv_dtype: bf16
   seed: 42
+  on_step_error: exit
+  step_error_unready_s: 2s
 scheduler:
   max_batched_tokens: 4096
   max_running_seqs: 8
@@ -139,6 +143,8 @@ logging:
   CHECK(c.engine.prefill_chunk == 256);
   CHECK(c.engine.kv_dtype == DaemonConfig::Engine::KvDtype::kBf16);
   CHECK(c.engine.seed == uint64_t{42});
+  CHECK(c.engine.on_step_error == DaemonConfig::Engine::OnStepError::kExit);
+  CHECK(c.engine.step_error_unready_s == 2.0);
   CHECK(c.scheduler.max_batched_tokens == 4096);
   CHECK(c.scheduler.max_running_seqs == 8);
   CHECK(c.scheduler.fairness_quantum_tokens == 128);

@@ -7,11 +7,14 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "engine/fault_injecting_engine.h"
 #include "tests/support/engine_rig.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/tiny_models.h"
 
@@ -46,17 +49,25 @@ struct Core {
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<EngineLoop> loop;
 
-  explicit Core(int64_t pages = 2048, int64_t max_batched = 256, int64_t b_max_pages = 0)
+  std::unique_ptr<FaultInjectingEngine> faulty;  // between the loop and the engine, if asked
+
+  explicit Core(int64_t pages = 2048, int64_t max_batched = 256, int64_t b_max_pages = 0,
+                const std::string& fault_trigger = "")
       : rig(testing::make_engine_rig(weights, pages)) {
-    sessions = std::move(SessionManager::create(*rig.engine, *rig.pool, clock, {})).value();
+    Engine* engine = rig.engine.get();
+    if (!fault_trigger.empty()) {
+      faulty = std::make_unique<FaultInjectingEngine>(*engine, fault_trigger);
+      engine = faulty.get();
+    }
+    sessions = std::move(SessionManager::create(*engine, *rig.pool, clock, {})).value();
     SchedulerOptions o;
     o.max_batched_tokens = max_batched;
     o.prefill_chunk = 32;  // prompts span several compression boundaries
     TenantSchedule b{"b"};
     b.max_pages = b_max_pages;
     scheduler = std::move(Scheduler::create(o, {TenantSchedule{"default"}, b}, clock)).value();
-    loop = std::make_unique<EngineLoop>(*rig.engine, *rig.pool, *sessions, *scheduler,
-                                        *tokenizer, std::vector<int64_t>{});
+    loop = std::make_unique<EngineLoop>(*engine, *rig.pool, *sessions, *scheduler, *tokenizer,
+                                        std::vector<int64_t>{});
   }
 };
 
@@ -358,6 +369,67 @@ TEST_CASE("a tenant's KV share holds its requests and idle sessions under the ca
   CHECK(idle_pages(core, "default") == default_pages);
   CHECK(core.sessions->store().idle_sequences("default").size() == 3);
   CHECK(core.rig.pool->check_invariants().ok());
+}
+
+TEST_CASE("a failed engine step fails its requests, frees them, and the loop recovers",
+          "[engine_loop]") {
+  testing::TempDir dir;
+  const std::string trigger = dir.file("fault");
+  Core core(2048, 256, 0, trigger);
+  std::vector<Status> reported;
+  core.loop->set_step_error_policy(300ms, [&](const Status& s) { reported.push_back(s); });
+  auto a = core.loop->submit(request(ids(20, 1), 30));
+  auto b = core.loop->submit(request(ids(12, 2), 30));
+  Collected ca, cb;
+  for (int i = 0; i < 4; ++i) {  // both are decoding by now
+    core.loop->step_once();
+    drain(*a, ca);
+    drain(*b, cb);
+  }
+  REQUIRE(!ca.tokens.empty());
+  REQUIRE(!cb.tokens.empty());
+  std::ofstream(trigger) << "1";
+  core.loop->step_once();
+  drain(*a, ca);
+  drain(*b, cb);
+  for (const Collected* c : {&ca, &cb}) {
+    REQUIRE(c->last);
+    CHECK(c->last->kind == StreamEvent::Kind::kError);
+    CHECK(c->last->error.code() == ErrorCode::kInternal);
+    CHECK_THAT(c->last->error.message(), Catch::Contains("fault injected"));
+  }
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].code() == ErrorCode::kInternal);
+  CHECK(core.faulty->injected() == 1);
+  CHECK(core.rig.pool->stats().pages_used == 0);
+  CHECK(core.rig.pool->check_invariants().ok());
+  // The next request runs as if nothing had happened.
+  auto again = core.loop->submit(request(ids(20, 1), 5));
+  const Collected c = run_to_end(core, *again);
+  CHECK(c.last->kind == StreamEvent::Kind::kFinished);
+  CHECK(c.tokens == run_alone(ids(20, 1), 5));
+}
+
+TEST_CASE("healthy() is false for the step-error policy's unready time", "[engine_loop]") {
+  testing::TempDir dir;
+  const std::string trigger = dir.file("fault");
+  Core core(2048, 256, 0, trigger);
+  core.loop->set_step_error_policy(400ms, nullptr);
+  core.loop->start();
+  CHECK(core.loop->healthy());
+  std::ofstream(trigger) << "1";
+  auto s = core.loop->submit(request(ids(10, 3), 5));
+  auto e = s->pop(10000ms);
+  REQUIRE(e);
+  CHECK(e->kind == StreamEvent::Kind::kError);
+  const auto failed_at = std::chrono::steady_clock::now();
+  CHECK_FALSE(core.loop->healthy());
+  while (!core.loop->healthy() && std::chrono::steady_clock::now() - failed_at < 10s) {
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(core.loop->healthy());
+  CHECK(std::chrono::steady_clock::now() - failed_at >= 300ms);  // not before (with slack)
+  core.loop->stop();
 }
 
 TEST_CASE("the threaded loop serves concurrent submitters", "[engine_loop]") {

@@ -5,7 +5,6 @@ request, no KV page in use, and greedy output is what it was before.
 
 Env: TRIMSERVE_SRC, TRIMSERVE_BIN, TRIMSERVE_TINY_MODELS.
 """
-import http.client
 import json
 import os
 import random
@@ -21,35 +20,11 @@ SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
 from daemon import DEFAULT_CONFIG, Daemon  # noqa: E402
+from daemon_http import greedy_text, idle, metrics  # noqa: E402
 import grpc_stubs  # noqa: E402
 
 N = 500
 rng = random.Random(7)
-
-
-def metrics(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    c.request("GET", "/metrics")
-    out = {}
-    for line in c.getresponse().read().decode().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
-
-
-def idle(port):
-    m = metrics(port)
-    return (m.get('vllm:num_requests_running{model_name="tiny"}', -1) == 0 and
-            m.get('vllm:num_requests_waiting{model_name="tiny"}', -1) == 0 and
-            m.get('trimserve_kv_pages{state="used"}', -1) == 0)
-
-
-def greedy_text(port):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    c.request("POST", "/v1/completions", headers={"Content-Type": "application/json"}, body=json.dumps(
-        {"model": "tiny", "prompt": "The Congress", "max_tokens": 16, "temperature": 0}))
-    return json.loads(c.getresponse().read())["choices"][0]["text"]
 
 
 def http_disconnect(port, cut):
