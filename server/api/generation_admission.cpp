@@ -25,6 +25,14 @@ std::variant<std::vector<int32_t>, ApiError> chat_prompt(const ServingContext& c
   return ctx.tokenizer->encode(*text, /*parse_special=*/true);
 }
 
+std::optional<ApiError> draining_error(const ServingContext& ctx) {
+  if (!ctx.accepting || ctx.accepting()) return std::nullopt;
+  ApiError e = from_status(
+      Status(ErrorCode::kUnavailable, "the server is shutting down; retry on another replica"));
+  e.retry_after_s = 1.0;
+  return e;
+}
+
 std::variant<Admission, ApiError> admit_generation(const ServingContext& ctx,
                                                    std::vector<int32_t> prompt,
                                                    GenerationFields& gen, const char* prompt_param,

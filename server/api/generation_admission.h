@@ -40,6 +40,10 @@ std::variant<std::vector<int32_t>, ApiError> chat_prompt(const ServingContext& c
                                                          const nlohmann::ordered_json& messages,
                                                          const ChatRenderOptions& options);
 
+// While the daemon drains (ctx.accepting() false): the answer to every new API call — 503 /
+// UNAVAILABLE with a retry delay, since another replica (or this one restarted) can serve it.
+std::optional<ApiError> draining_error(const ServingContext& ctx);
+
 struct Admission {
   std::shared_ptr<TokenStream> stream;
   int64_t prompt_tokens = 0;

@@ -23,6 +23,10 @@ void OpenAiRoutes::handle(http::HttpRequest request, std::shared_ptr<http::Respo
   if (path == "/metrics" && method == "GET" && ctx_.metrics != nullptr) {
     return writer->send(200, std::string(metrics::kTextContentType), ctx_.metrics->scrape());
   }
+  const bool api_call = path.rfind("/v1/", 0) == 0 || path == "/tokenize" || path == "/detokenize";
+  if (api_call) {
+    if (auto e = draining_error(ctx_)) return reject(*writer, "unknown", *e);
+  }
   if (path.rfind("/v1/", 0) == 0) {
     auto tenant = ctx_.tenants->authenticate(request.header("authorization"));
     if (auto* e = std::get_if<ApiError>(&tenant)) return reject(*writer, "unknown", *e);

@@ -36,6 +36,8 @@ struct ServingContext {
   CallObserver observer;           // every finished generation request (metrics); may be empty
   DaemonMetrics* metrics = nullptr;  // GET /metrics and refused-request counts; may be null
   std::function<bool()> ready;     // model loaded, engine healthy, not draining; null = ready
+  std::function<bool()> accepting;  // false while draining: API calls are refused (503 /
+                                    // UNAVAILABLE, draining_error); null = accepting
 };
 
 }  // namespace trimserve::api

@@ -1,9 +1,10 @@
 // `trimserve serve`: the daemon. Composition root of DESIGN.md §2: config -> model -> CPU
 // engine + KV pool (sized from kvpool.capacity) -> session manager -> scheduler -> engine
 // loop thread -> OpenAI-compatible HTTP API and gRPC API. Logs `listening http=HOST:PORT
-// grpc=HOST:PORT` once ready; on SIGTERM/SIGINT stops accepting (gRPC answers UNAVAILABLE and
-// its health NOT_SERVING), lets running requests finish for server.drain_timeout_s, then
-// stops and exits 0.
+// grpc=HOST:PORT` once ready; on SIGTERM/SIGINT drains: new API calls are refused (HTTP 503
+// with Retry-After, gRPC UNAVAILABLE, gRPC health NOT_SERVING, /ready 503), running requests
+// finish for up to server.drain_timeout_s, then it stops and exits 0 (1 when the drain came
+// from a failed engine step under engine.on_step_error: exit).
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -245,6 +246,7 @@ int serve_main(int argc, char** argv) {
   ctx.observer = [&metrics](const api::CallRecord& r) { metrics.record(r); };
   ctx.request_timeout_s = c.server.limits.request_timeout_s;
   ctx.ready = [&draining, &loop] { return !draining.load() && loop.healthy(); };
+  ctx.accepting = [&draining] { return !draining.load(); };
   api::OpenAiRoutes routes(ctx);
 
   http::HttpLimits limits;
@@ -262,7 +264,7 @@ int serve_main(int argc, char** argv) {
     loop.stop();
     return report("serve", s);
   }
-  grpc_api::InferenceService grpc_service(ctx, [&draining] { return !draining.load(); });
+  grpc_api::InferenceService grpc_service(ctx);
   auto grpc_server = grpc_api::GrpcServer::start(c.server.host, c.server.grpc_port, grpc_service,
                                                  c.server.limits.max_body_bytes, grpc_credentials);
   if (!grpc_server.ok()) {
@@ -283,7 +285,7 @@ int serve_main(int argc, char** argv) {
     log->info("signal {}: draining for up to {} s", signal, c.server.drain_timeout_s);
   }
   draining = true;
-  server.stop_accepting();
+  server.drain();
   (*grpc_server)->set_serving(false);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(c.server.drain_timeout_s);
@@ -298,8 +300,11 @@ int serve_main(int argc, char** argv) {
   }
   // The engine is done with every request, but the last bytes of a response (an SSE [DONE],
   // an error event) may still be on their way out: HTTP connections close once their response
-  // is written (they are draining), so wait for them too.
-  while (std::chrono::steady_clock::now() < deadline && server.num_connections() > 0) {
+  // is written (they are draining), so wait for them too — a few seconds at most, since
+  // clients still connecting (to be told 503) would otherwise hold the exit to the deadline.
+  const auto written_by = std::min<decltype(deadline)>(
+      deadline, std::chrono::steady_clock::now() + std::chrono::seconds(3));
+  while (std::chrono::steady_clock::now() < written_by && server.num_connections() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   loop.stop();  // anything still running gets "the server is shutting down"

@@ -37,15 +37,11 @@ const std::string& model_or_served(const std::string& model, const api::ServingC
 
 }  // namespace
 
-InferenceService::InferenceService(const api::ServingContext& ctx, std::function<bool()> accepting)
-    : ctx_(ctx), accepting_(std::move(accepting)) {}
+InferenceService::InferenceService(const api::ServingContext& ctx) : ctx_(ctx) {}
 
 std::variant<const TenantPolicy*, ApiError> InferenceService::caller(
     grpc::CallbackServerContext& context) const {
-  if (accepting_ && !accepting_()) {
-    return api::from_status(Status(ErrorCode::kUnavailable,
-                                   "the server is shutting down; retry on another replica"));
-  }
+  if (auto e = api::draining_error(ctx_)) return *e;
   std::string authorization;
   const auto& metadata = context.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {

@@ -24,8 +24,8 @@ namespace trimserve::grpc_api {
 
 class InferenceService final : public v1::Inference::CallbackService {
  public:
-  // `accepting()` false: the daemon is draining and new calls get UNAVAILABLE.
-  InferenceService(const api::ServingContext& ctx, std::function<bool()> accepting);
+  // While ctx.accepting() is false the daemon drains: new calls get UNAVAILABLE.
+  explicit InferenceService(const api::ServingContext& ctx);
 
   grpc::ServerWriteReactor<v1::GenerateChunk>* Generate(grpc::CallbackServerContext* context,
                                                         const v1::GenerateRequest* request) override;
@@ -78,7 +78,6 @@ class InferenceService final : public v1::Inference::CallbackService {
   void count_refusal(const std::string& tenant, const api::ApiError& e) const;
 
   const api::ServingContext& ctx_;
-  std::function<bool()> accepting_;
 };
 
 }  // namespace trimserve::grpc_api

@@ -46,11 +46,10 @@ Status HttpServer::listen(const std::string& host, int port) {
 
 int HttpServer::port() const { return port_.load(); }
 
-void HttpServer::stop_accepting() {
+void HttpServer::drain() {
   std::lock_guard lock(mutex_);
   if (context_->stopped()) return;  // nothing runs the connections any more
   context_->mark_draining();
-  if (listener_) listener_->close();
   for (const auto& connection : context_->connections()) connection->drain();
 }
 
@@ -65,7 +64,7 @@ void HttpServer::stop() {
       work_.reset();
     }
   }
-  // Joined outside mutex_, so a handler that calls stop_accepting() meanwhile cannot block
+  // Joined outside mutex_, so a handler that calls drain() meanwhile cannot block
   // the very thread being joined.
   std::lock_guard lock(join_mutex_);
   for (std::thread& thread : threads_) thread.join();

@@ -53,9 +53,12 @@ class HttpServer {
   Status listen(const std::string& host, int port);
   int port() const;  // the bound port; 0 before a successful listen()
 
-  // Draining: stops accepting (new connects are refused), closes connections that sit between
-  // requests, and lets the others finish their current response, then close.
-  void stop_accepting();
+  // Draining: closes connections that sit between requests and lets the others finish their
+  // current response, then close. The listener stays open: a connection accepted while
+  // draining is answered once (the handler decides how — trimserve's routes say 503 with
+  // Retry-After) and closed, so a client learns the server is going instead of meeting a
+  // refused connect it cannot tell from a crash. stop() closes the listener.
+  void drain();
 
   // Closes everything and joins the I/O threads. Open exchanges are lost: their writers report
   // closed() and their on_close callbacks run. Writers may outlive the server; their calls are
@@ -71,7 +74,7 @@ class HttpServer {
   std::unique_ptr<WorkGuard> work_;  // keeps the I/O threads running while there is no I/O
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> threads_;
-  std::mutex mutex_;       // serializes listen(), stop_accepting() and stop()'s first half
+  std::mutex mutex_;       // serializes listen(), drain() and stop()'s first half
   std::mutex join_mutex_;  // serializes joining threads_
   std::atomic<int> port_{0};
 };

@@ -91,17 +91,11 @@ void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  if (context_->draining()) {
-    // stop_accepting() was called and this connect slipped in before the listening socket
-    // closed: it gets the same answer as the ones after — none.
-    beast::error_code ignored;
-    socket.close(ignored);
-  } else {
-    bool admitted = context_->try_admit();
-    auto connection = std::make_shared<Connection>(context_, std::move(socket), admitted);
-    // Not added once stopping: the connection then closes as it dies, right here.
-    if (context_->add(connection)) connection->start();
-  }
+  // While draining too: such a connection gets one answer, then closes (no keep-alive).
+  bool admitted = context_->try_admit();
+  auto connection = std::make_shared<Connection>(context_, std::move(socket), admitted);
+  // Not added once stopping: the connection then closes as it dies, right here.
+  if (context_->add(connection)) connection->start();
   accept_next();
 }
 
