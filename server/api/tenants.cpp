@@ -1,5 +1,6 @@
 #include "server/api/tenants.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -40,8 +41,8 @@ Tenants::Tenants(const std::vector<DaemonConfig::Tenant>& config, const Clock& c
     t->kv_budget_cap = c.limits.kv_budget_cap;
     t->requests_per_min = c.limits.requests_per_min;
     t->tokens_per_min = c.limits.tokens_per_min;
-    for (const std::string& key : c.api_keys) by_digest_[sha256_hex(key)] = t.get();
-    for (const std::string& digest : c.api_key_sha256) by_digest_[digest] = t.get();
+    for (const std::string& key : c.api_keys) digests_.emplace_back(sha256_hex(key), t.get());
+    for (const std::string& digest : c.api_key_sha256) digests_.emplace_back(digest, t.get());
     tenants_.push_back(std::move(t));
   }
 }
@@ -64,12 +65,18 @@ std::variant<const TenantPolicy*, ApiError> Tenants::authenticate(
     e.message = "The Authorization header must be 'Bearer <key>'.";
     return e;
   }
-  auto it = by_digest_.find(sha256_hex(authorization.substr(kBearer.size())));
-  if (it == by_digest_.end()) {
+  const std::string digest = sha256_hex(authorization.substr(kBearer.size()));
+  const TenantPolicy* match = nullptr;
+  for (const auto& [known, tenant] : digests_) {  // all of them, whatever matched
+    const bool same = known.size() == digest.size() &&
+                      CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0;
+    if (same) match = tenant;
+  }
+  if (match == nullptr) {
     e.message = "Incorrect API key provided.";  // never echo the key
     return e;
   }
-  return it->second;
+  return match;
 }
 
 std::optional<ApiError> Tenants::check_model(const TenantPolicy& tenant,

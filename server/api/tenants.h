@@ -2,8 +2,10 @@
 // allowed models, KV budget cap and request/token rate limits.
 //
 // Keys are kept only as SHA-256 digests (config may give plain keys or digests); a request's
-// key is hashed and looked up, so no plain key stays in memory and none is ever logged. No
-// tenants configured = one open tenant "default" (no key needed).
+// key is hashed and compared with every configured digest in constant time (CRYPTO_memcmp,
+// no early exit), so neither the comparison nor which tenant's key matched shows in the
+// response time. No plain key stays in memory and none is ever logged. No tenants configured
+// = one open tenant "default" (no key needed).
 //
 // Rate limits are token buckets refilled continuously: requests_per_min and tokens_per_min.
 // A request is charged prompt + max_tokens at admission, since that is what it may use; when
@@ -68,7 +70,7 @@ class Tenants {
   };
   bool open_ = false;  // no tenants configured
   std::vector<std::unique_ptr<TenantPolicy>> tenants_;
-  std::map<std::string, const TenantPolicy*> by_digest_;
+  std::vector<std::pair<std::string, const TenantPolicy*>> digests_;  // hex SHA-256, tenant
   const Clock& clock_;
   std::mutex mu_;
   std::map<std::string, Bucket> buckets_;

@@ -50,3 +50,18 @@ def sse_events(port, path, body, headers=None, timeout=120):
         if line.startswith("data: "):
             data = line[6:]
             yield data if data == "[DONE]" else json.loads(data)
+
+
+def call(port, method, path, body=None, headers=None, key=None):
+    """(status, headers dict, body text) of one request; `body` a dict is sent as JSON, bytes
+    as they are; `key` becomes `Authorization: Bearer <key>`."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    h = {"Content-Type": "application/json", **(headers or {})}
+    if key:
+        h["Authorization"] = f"Bearer {key}"
+    c.request(method, path, body=data, headers=h)
+    r = c.getresponse()
+    payload = r.read().decode(errors="replace")
+    c.close()
+    return r.status, dict(r.getheaders()), payload
