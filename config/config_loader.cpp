@@ -1,12 +1,15 @@
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "config/config_decode.h"
 #include "config/map_reader.h"
@@ -93,19 +96,55 @@ Status add_location(const Status& status, const DecodeContext& ctx) {
   return status;
 }
 
+// Counts the documents of a YAML stream through the parser's events, stopping at the second.
+// YAML::LoadAll is not used: yaml-cpp 0.7 never finishes some streams (one starting with ','
+// yields empty documents forever, found by tests/fuzz/config_fuzz), so a stream whose next
+// document starts where the last one did is a parse error here.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;
+};
+
+// kOk with the number of documents (0, 1 or 2 meaning "more than one"), or the parse error.
+Result<int> count_documents(const std::string& yaml_text, const std::string& source_name) {
+  std::istringstream in(yaml_text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (counter.starts.size() < 2 && parser.HandleNextDocument(counter)) {
+    const auto& s = counter.starts;
+    if (s.size() == 2 && s[0].pos == s[1].pos) {
+      return yaml_error(source_name, s[1], "unexpected character (not a YAML document)");
+    }
+  }
+  return static_cast<int>(counter.starts.size());
+}
+
 }  // namespace
 
 Result<ConfigNode> parse_config_tree(const std::string& yaml_text,
                                      const std::string& source_name) {
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
-    if (documents.size() > 1) {
-      return invalid_argument(source_name + ": expected one YAML document, found " +
-                              std::to_string(documents.size()));
+    Result<int> documents = count_documents(yaml_text, source_name);
+    if (!documents.ok()) return documents.status();
+    if (*documents > 1) {
+      return invalid_argument(source_name + ": expected one YAML document, found more than one");
     }
     ConfigNode root;
-    if (documents.empty()) return root;
-    TS_RETURN_IF_ERROR(convert(documents.front(), 0, source_name, &root));
+    if (*documents == 0) return root;
+    TS_RETURN_IF_ERROR(convert(YAML::Load(yaml_text), 0, source_name, &root));
     return root;
   } catch (const YAML::Exception& e) {
     return yaml_error(source_name, e.mark, e.msg);

@@ -19,6 +19,7 @@
 
 #include "common/logging.h"
 #include "server/http/exchange_writer.h"
+#include "server/http/request_parsing.h"
 
 namespace trimserve::http {
 
@@ -116,9 +117,7 @@ void Connection::on_drain() {
 void Connection::begin_request() {
   const HttpLimits& limits = context_->limits();
   parser_.emplace();
-  parser_->body_limit(static_cast<uint64_t>(std::max<int64_t>(limits.max_body_bytes, 0)));
-  parser_->header_limit(static_cast<uint32_t>(std::clamp<int64_t>(
-      limits.max_header_bytes, 1, std::numeric_limits<uint32_t>::max())));
+  limit_request_parser(*parser_, limits);
   continue_sent_ = false;
   version_ = 11;  // until a request line says otherwise (error replies use it)
   reply_ = Reply::kNone;
@@ -234,22 +233,7 @@ void Connection::reject(beast::error_code parse_error) {
 
 void Connection::dispatch() {
   auto& message = parser_->get();
-  HttpRequest request;
-  request.method = std::string(message.method_string());
-  request.target = std::string(message.target());
-  request.path = request.target.substr(0, request.target.find('?'));
-  for (const auto& field : message) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    auto [it, inserted] = request.headers.emplace(std::move(name), std::string(field.value()));
-    if (!inserted) {
-      it->second += ", ";
-      it->second.append(field.value().data(), field.value().size());
-    }
-  }
-  request.body = std::move(message.body());
-  request.remote = remote_;
+  HttpRequest request = to_http_request(message, remote_);
   keep_alive_ = message.keep_alive();
   version_ = message.version();
   head_request_ = message.method() == bhttp::verb::head;

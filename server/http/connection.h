@@ -58,6 +58,7 @@
 
 #include "server/http/error_body.h"
 #include "server/http/outgoing.h"
+#include "server/http/request_parsing.h"
 #include "server/http/response_writer.h"
 #include "server/http/server_context.h"
 #include "server/http/transport.h"
@@ -153,7 +154,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // consume buffer_ while a read is outstanding.
   std::array<char, 32 * 1024> read_chunk_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<RequestParser> parser_;
   bool read_pending_ = false;
   bool first_request_ = true;
   bool continue_sent_ = false;
