@@ -335,6 +335,41 @@ def load_checkpoint(path, gate_bias_init=8.0):
     return model, ck
 
 
+def load_hf_dir(model_dir, gate_bias_init=8.0):
+    """The model a Qwen3(...).export() wrote (config.json + model.safetensors), as a Qwen3 in
+    float32 — the reverse of export, so training can continue from a shipped model. Gates the
+    directory does not carry keep their fresh initialisation."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        c = json.load(f)
+    shape = Shape(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
+                  num_layers=c["num_hidden_layers"], num_heads=c["num_attention_heads"],
+                  num_kv_heads=c["num_key_value_heads"], head_dim=c["head_dim"],
+                  intermediate_size=c["intermediate_size"],
+                  max_position_embeddings=c["max_position_embeddings"],
+                  rope_theta=c["rope_theta"], rms_norm_eps=c["rms_norm_eps"],
+                  retention_gate=c.get("retention_gate", "rg"),
+                  gate_intermediate_size=c.get("retention_gate_intermediate_size", 64),
+                  gate_shared_projection=c.get("retention_gate_shared_projection", False),
+                  memory_size=c.get("memory_size", 128), buffer_size=c.get("buffer_size", 32),
+                  floor_budget_ratio=c.get("floor_budget_ratio", 0.0))
+    model = Qwen3(shape, gate_bias_init)
+    tensors = safetensors_io.load_model_dir(model_dir)
+    state = model.state_dict()
+    unknown = sorted(set(tensors) - set(state))
+    if unknown:
+        raise ValueError(f"{model_dir}: tensors the model does not have: {unknown[:5]}")
+    missing = sorted(n for n in state if n not in tensors and "retention_gate" not in n)
+    if missing:
+        raise ValueError(f"{model_dir}: base tensors missing: {missing[:5]}")
+    for name, value in tensors.items():
+        if tuple(value.shape) != tuple(state[name].shape):
+            raise ValueError(f"{model_dir}: {name} has shape {tuple(value.shape)}, "
+                             f"expected {tuple(state[name].shape)}")
+        state[name] = torch.from_numpy(value.astype(np.float32))
+    model.load_state_dict(state)
+    return model
+
+
 def count_parameters(model, with_gates=False):
     return sum(p.numel() for n, p in model.named_parameters()
                if with_gates or "retention_gate" not in n)

@@ -12,12 +12,21 @@ the mean loss over fixed held-out windows is logged. Everything is appended to O
 OUT/ckpt.pt (model, optimizer, step, RNG) is replaced atomically every --ckpt-every steps and at
 the end, so a killed run resumes with --resume where it stopped. The run stops at --steps or
 after --hours of wall time, whichever comes first.
+
+Continued training (the recall phase of tools/retrain.sh): --init-from DIR starts from a shipped
+model directory instead of random weights (a fresh optimiser and schedule); --drills FILE.npz
+(tools/recall_drills.py) puts --drill-rows windows of recall drills into every batch, their
+answer tokens weighted --answer-weight times in the loss; --heldout-drills FILE.npz adds the
+held-out drills' answer loss and answer-token accuracy (teacher-forced argmax) to every
+evaluation — the measure of whether the model copies values from earlier in a conversation.
 """
 import argparse
+import json
 import math
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -42,6 +51,38 @@ def heldout_loss(model, windows):
             losses.append(F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten()).item())
     model.train()
     return sum(losses) / len(losses)
+
+
+def load_drills(path):
+    """(tokens, weights) int64 / float32 tensors of a tools/recall_drills.py file."""
+    d = np.load(path)
+    return (torch.from_numpy(d["tokens"].astype(np.int64)),
+            torch.from_numpy(d["weights"].astype(np.float32)))
+
+
+def drill_windows(drills, seq_len, batch, generator):
+    """Random windows [batch, seq_len + 1] of the drill stream and their answer weights."""
+    tokens, weights = drills
+    starts = torch.randint(0, len(tokens) - seq_len - 1, (batch,), generator=generator).tolist()
+    return (torch.stack([tokens[s:s + seq_len + 1] for s in starts]),
+            torch.stack([weights[s:s + seq_len + 1] for s in starts]))
+
+
+def drill_answer_metrics(model, windows, weights):
+    """Mean loss and argmax accuracy over the answer tokens of held-out drill windows."""
+    model.eval()
+    nll, hits, n = 0.0, 0.0, 0.0
+    with torch.no_grad():
+        for w, m in zip(windows.split(4), weights.split(4)):
+            logits, _ = model(w[:, :-1])
+            mask = m[:, 1:]
+            ce = F.cross_entropy(logits.flatten(0, 1), w[:, 1:].flatten(), reduction="none")
+            nll += float((ce * mask.flatten()).sum())
+            hits += float(((logits.argmax(-1) == w[:, 1:]).float() * mask).sum())
+            n += float(mask.sum())
+    model.train()
+    return {"drill_answer_loss": round(nll / max(n, 1), 4),
+            "drill_answer_accuracy": round(hits / max(n, 1), 4)}
 
 
 def main(argv=None):
@@ -72,7 +113,18 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default=None,
+                    help="start from this model directory (config.json + model.safetensors)")
+    ap.add_argument("--drills", default=None, help="recall drills (tools/recall_drills.py)")
+    ap.add_argument("--drill-rows", type=int, default=0, help="drill windows per batch")
+    ap.add_argument("--answer-weight", type=float, default=1.0,
+                    help="loss weight of the drills' answer tokens (others weigh 1)")
+    ap.add_argument("--heldout-drills", default=None)
     args = ap.parse_args(argv)
+    if args.drill_rows and not args.drills:
+        ap.error("--drill-rows needs --drills")
+    if args.drill_rows > args.batch:
+        ap.error("--drill-rows must not exceed --batch")
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     ckpt_path = os.path.join(args.out, "ckpt.pt")  # train_loop.run writes it
@@ -85,6 +137,9 @@ def main(argv=None):
         step = ck["step"]
         gen = torch.Generator()
         gen.set_state(ck["extra"]["rng"])
+    elif args.init_from:
+        model, ck, step = qm.load_hf_dir(args.init_from), None, 0
+        gen = torch.Generator().manual_seed(args.seed)
     else:
         shape = qm.Shape(vocab_size=args.vocab_size, hidden_size=args.hidden,
                          num_layers=args.layers, num_heads=args.heads, num_kv_heads=args.kv_heads,
@@ -103,6 +158,11 @@ def main(argv=None):
     if ck is not None and ck["optimizer"] is not None:
         opt.load_state_dict(ck["optimizer"])
 
+    drills = load_drills(args.drills) if args.drills else None
+    heldout_drills = None
+    if args.heldout_drills:
+        heldout_drills = drill_windows(load_drills(args.heldout_drills), args.seq_len,
+                                       args.eval_windows, torch.Generator().manual_seed(4321))
     heldout = None
     if args.heldout:
         ho = qm.load_tokens(args.heldout)
@@ -116,19 +176,31 @@ def main(argv=None):
         lr = lr_at(step, args)
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = qm.token_windows(tokens, args.seq_len, args.batch, gen)
+        batch = qm.token_windows(tokens, args.seq_len, args.batch - args.drill_rows, gen)
+        weights = torch.ones_like(batch, dtype=torch.float32)
+        if args.drill_rows:
+            d_batch, d_answers = drill_windows(drills, args.seq_len, args.drill_rows, gen)
+            batch = torch.cat([batch, d_batch])
+            weights = torch.cat([weights, 1.0 + (args.answer_weight - 1.0) * d_answers])
         logits, _ = model(batch[:, :-1])
-        loss = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten())
+        ce = F.cross_entropy(logits.flatten(0, 1), batch[:, 1:].flatten(), reduction="none")
+        w = weights[:, 1:].flatten()
+        loss = (ce * w).sum() / w.sum()
         # tokens assumes every phase has the same tokens per step (retrain.sh keeps it so);
         # seq_len tells the phases apart in the log
         return loss, {"tokens": (step + 1) * args.batch * args.seq_len, "lr": lr,
                       "seq_len": args.seq_len}
 
     def evaluate():
-        return {"heldout_loss": round(heldout_loss(model, heldout), 4)}
+        out = {"heldout_loss": round(heldout_loss(model, heldout), 4)} if heldout is not None else {}
+        if heldout_drills is not None:
+            out.update(drill_answer_metrics(model, *heldout_drills))
+        return out
 
+    if args.init_from and step == 0:  # where the continued training starts from
+        print(json.dumps({"step": 0, **evaluate()}), file=sys.stderr)
     train_loop.run("train_base", model, opt, params, gen, step, args, train_step,
-                   evaluate if heldout is not None else None)
+                   evaluate if heldout is not None or heldout_drills is not None else None)
     return 0
 
 

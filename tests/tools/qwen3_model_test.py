@@ -7,7 +7,9 @@
   3. train_base.py lowers the loss on a learnable stream and resumes from its checkpoint;
      train_gates.py lowers the capacity term and leaves the base weights untouched;
   4. export_model.py writes the trained gates' checkpoint as a directory `trimserve generate`
-     serves with every policy.
+     serves with every policy; qwen3_model.load_hf_dir reads it back (weights as stored, bf16);
+  5. train_base.py --init-from continues from that directory with recall drills in the batch
+     (answer tokens weighted) and reports the held-out drills' answer loss and accuracy.
 Plain python; exits non-zero on failure.
 """
 import json
@@ -158,6 +160,28 @@ with tempfile.TemporaryDirectory() as tmp:
             check(p.returncode == 0, f"generate --kv-policy {policy}: {p.returncode} {p.stderr[-300:]}")
     else:
         print("TRIMSERVE_BIN not set: the served-model check is skipped")
+    loaded = qm.load_hf_dir(model_dir).state_dict()
+    check(set(loaded) == set(g) and all(torch.equal(loaded[k], g[k].to(torch.bfloat16).float()) for k in g),
+          "load_hf_dir does not give back the exported (bf16) weights")
+
+    # 5. Continued training with drills: answer weights 1 on the copied fact of each drill.
+    drill_tokens, drill_weights = [], []
+    for _ in range(300):
+        fact = list(rng.integers(10, 60, 4))
+        drill_tokens += [1] + fact + [2] + fact
+        drill_weights += [0] * 6 + [1] * 4
+    for name in ("drills", "heldout-drills"):
+        np.savez(os.path.join(tmp, name + ".npz"), tokens=np.array(drill_tokens, dtype=np.uint16),
+                 weights=np.array(drill_weights, dtype=np.uint8))
+    cont_dir = os.path.join(tmp, "continued")
+    run([os.path.join(tools, "train_base.py"), "--tokens", os.path.join(tmp, "train.npy"),
+         "--vocab-size", str(vocab), "--out", cont_dir, "--init-from", model_dir, "--steps", "4",
+         "--warmup", "1", "--eval-every", "2", "--eval-windows", "4",
+         "--drills", os.path.join(tmp, "drills.npz"), "--drill-rows", "4", "--answer-weight", "5",
+         "--heldout-drills", os.path.join(tmp, "heldout-drills.npz")] + shape_flags)
+    evals = [json.loads(l) for l in open(os.path.join(cont_dir, "loss.jsonl")) if "drill_answer_loss" in l]
+    check(len(evals) == 2 and all(0 <= e["drill_answer_accuracy"] <= 1 for e in evals),
+          f"drill evaluations: {evals}")
 
 if problems:
     print("FAILED:\n  " + "\n  ".join(problems))
