@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev libutf8proc-dev libssl-dev
   # tests
   catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
+  clang             # tests/fuzz.sh: libFuzzer ships with clang
   prometheus        # its promtool checks the /metrics exposition (tests/metrics)
   openssl           # self-signed certificates for the TLS tests (tests/server/tls_test.py)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command (2): install what is missing, build everything, run every test.
-# Then the memory-sensitive tests once more under ASan/LSan/UBSan (tests/sanitizers.sh).
+# Then the memory-sensitive tests once more under ASan/LSan/UBSan (tests/sanitizers.sh) and the
+# libFuzzer targets from their seed corpora (tests/fuzz.sh, a clang ASan/UBSan build).
 # Exits non-zero when any step or any test fails. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,3 +10,4 @@ cmake -S . -B build -G Ninja
 cmake --build build
 ctest --test-dir build --output-on-failure -j2 --timeout 900
 bash tests/sanitizers.sh
+bash tests/fuzz.sh
