@@ -69,74 +69,78 @@ class Stats:
                 self.wrong.append((kind, prompt, text, want))
 
 
-def http_client(port, i, stop, stats, want):
+def client_loop(kind, i, stop, stats, want, one_request):
+    """Requests until `stop`, cycling through the prompts; one_request(prompt) -> (time of the
+    first token or None, text)."""
     n = 0
     while not stop.is_set():
         prompt = PROMPTS[(i + n) % len(PROMPTS)]
         n += 1
-        start, first, text = time.time(), None, ""
-        try:
-            for e in sse_events(port, "/v1/completions", {"model": "tiny", "prompt": prompt, "max_tokens": TOKENS,
-                                                           "temperature": 0, "ignore_eos": True, "stream": True}):
-                if e == "[DONE]":
-                    break
-                if "error" in e:
-                    text = f"error event: {e['error']['message']}"
-                    break
-                first = first or time.time()
-                text += e["choices"][0].get("text", "")
-        except Exception as e:  # noqa: BLE001 — a wrong answer, recorded
-            text = f"exception: {e!r}"
-        stats.record("http", (first or time.time()) - start, time.time() - start, prompt, text, want[prompt])
+        start = time.time()
+        first, text = one_request(prompt)
+        stats.record(kind, (first or time.time()) - start, time.time() - start, prompt, text, want[prompt])
+
+
+def http_request(port, prompt):
+    first, text = None, ""
+    try:
+        for e in sse_events(port, "/v1/completions", {"model": "tiny", "prompt": prompt, "max_tokens": TOKENS,
+                                                       "temperature": 0, "ignore_eos": True, "stream": True}):
+            if e == "[DONE]":
+                break
+            if "error" in e:
+                return first, f"error event: {e['error']['message']}"
+            first = first or time.time()
+            text += e["choices"][0].get("text", "")
+    except Exception as e:  # noqa: BLE001 — a wrong answer, recorded
+        return first, f"exception: {e!r}"
+    return first, text
+
+
+def grpc_request(stub, pb, prompt):
+    first, text = None, ""
+    try:
+        for c in stub.Generate(pb.GenerateRequest(prompt=prompt, sampling=pb.SamplingParams(
+                max_tokens=TOKENS, temperature=0, ignore_eos=True)), timeout=300):
+            first = first or time.time()
+            text += c.text
+    except grpc.RpcError as e:
+        return first, f"rpc error: {e.code()} {e.details()}"
+    return first, text
+
+
+def slow_request(port, prompt):
+    """A raw HTTP/1.1 stream read 64 bytes at a time, 50 ms apart."""
+    body = json.dumps({"model": "tiny", "prompt": prompt, "max_tokens": TOKENS, "temperature": 0,
+                       "ignore_eos": True, "stream": True}).encode()
+    first, raw = None, b""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=120)
+        s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
+                  b"\r\n\r\n" + body)
+        while True:
+            data = s.recv(64)
+            if not data:
+                break
+            first = first or time.time()
+            raw += data
+            time.sleep(0.05)
+        s.close()
+    except OSError as e:
+        return first, f"socket error {e!r}"
+    text = ""
+    for line in raw.decode(errors="replace").split("\n"):
+        if line.startswith("data: {"):
+            text += json.loads(line[6:])["choices"][0].get("text", "")
+    return first, text
 
 
 def grpc_client(target, pb, pbg, i, stop, stats, want):
     channel = grpc.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
     stub = pbg.InferenceStub(channel)
-    n = 0
-    while not stop.is_set():
-        prompt = PROMPTS[(i + n) % len(PROMPTS)]
-        n += 1
-        start, first, text = time.time(), None, ""
-        try:
-            for c in stub.Generate(pb.GenerateRequest(prompt=prompt, sampling=pb.SamplingParams(
-                    max_tokens=TOKENS, temperature=0, ignore_eos=True)), timeout=300):
-                first = first or time.time()
-                text += c.text
-        except grpc.RpcError as e:
-            text = f"rpc error: {e.code()} {e.details()}"
-        stats.record("grpc", (first or time.time()) - start, time.time() - start, prompt, text, want[prompt])
+    client_loop("grpc", i, stop, stats, want, lambda prompt: grpc_request(stub, pb, prompt))
     channel.close()
-
-
-def slow_client(port, i, stop, stats, want):
-    n = 0
-    while not stop.is_set():
-        prompt = PROMPTS[(i + n) % len(PROMPTS)]
-        n += 1
-        body = json.dumps({"model": "tiny", "prompt": prompt, "max_tokens": TOKENS, "temperature": 0,
-                           "ignore_eos": True, "stream": True}).encode()
-        start, first, raw = time.time(), None, b""
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=120)
-            s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                      b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() +
-                      b"\r\n\r\n" + body)
-            while True:
-                data = s.recv(64)
-                if not data:
-                    break
-                first = first or time.time()
-                raw += data
-                time.sleep(0.05)
-            s.close()
-        except OSError as e:
-            raw += f"socket error {e!r}".encode()
-        text = ""
-        for line in raw.decode(errors="replace").split("\n"):
-            if line.startswith("data: {"):
-                text += json.loads(line[6:])["choices"][0].get("text", "")
-        stats.record("slow", (first or time.time()) - start, time.time() - start, prompt, text, want[prompt])
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -145,11 +149,14 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         want = {p: greedy_text(daemon.port, p, TOKENS) for p in PROMPTS}
         stats, stop = Stats(), threading.Event()
-        threads = [threading.Thread(target=http_client, args=(daemon.port, i, stop, stats, want))
+        port = daemon.port
+        threads = [threading.Thread(target=client_loop, args=("http", i, stop, stats, want,
+                                                              lambda p: http_request(port, p)))
                    for i in range(HTTP_CLIENTS)]
         threads += [threading.Thread(target=grpc_client, args=(daemon.grpc_target, pb, pbg, i, stop, stats, want))
                     for i in range(GRPC_CLIENTS)]
-        threads += [threading.Thread(target=slow_client, args=(daemon.port, i, stop, stats, want))
+        threads += [threading.Thread(target=client_loop, args=("slow", i, stop, stats, want,
+                                                               lambda p: slow_request(port, p)))
                     for i in range(SLOW_CLIENTS)]
         started = time.time()
         for t in threads:
