@@ -272,6 +272,7 @@ int serve_main(int argc, char** argv) {
     server.stop();
     return report("serve", grpc_server.status());
   }
+  (*grpc_server)->follow_readiness(ctx.ready);
   log->info("listening http={}:{} grpc={} model={} policy={} budget={} tls={}", c.server.host,
             server.port(), grpc_api::grpc_address(c.server.host, (*grpc_server)->port()),
             ctx.served_model, kv_policy_name(kv->policy), kv->budget,

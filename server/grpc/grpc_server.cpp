@@ -61,9 +61,28 @@ void GrpcServer::set_serving(bool serving) {
   }
 }
 
+void GrpcServer::follow_readiness(std::function<bool()> ready) {
+  watcher_ = std::thread([this, ready = std::move(ready)] {
+    std::unique_lock lock(watch_mutex_);
+    bool last = true;  // start() set SERVING
+    while (!watch_stop_) {
+      const bool now = ready();
+      if (now != last) set_serving(now);
+      last = now;
+      watch_wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return watch_stop_; });
+    }
+  });
+}
+
 void GrpcServer::shutdown(std::chrono::system_clock::time_point deadline) {
   if (shut_down_) return;
   shut_down_ = true;
+  {
+    std::lock_guard lock(watch_mutex_);
+    watch_stop_ = true;
+  }
+  watch_wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   set_serving(false);
   server_->Shutdown(deadline);
   server_->Wait();

@@ -8,8 +8,12 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
@@ -33,6 +37,11 @@ class GrpcServer {
   // The health service's answer for every service name.
   void set_serving(bool serving);
 
+  // From now until shutdown(), the health service follows `ready` (GET /ready's predicate:
+  // not draining, engine healthy), polled every 100 ms, so a gRPC readiness probe sees what
+  // an HTTP one does. Call once.
+  void follow_readiness(std::function<bool()> ready);
+
   // Stops accepting calls, waits for the calls in flight until `deadline`, then cancels what
   // is left. Idempotent.
   void shutdown(std::chrono::system_clock::time_point deadline);
@@ -42,6 +51,10 @@ class GrpcServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+  std::mutex watch_mutex_;
+  std::condition_variable watch_wake_;
+  bool watch_stop_ = false;  // guarded by watch_mutex_
+  std::thread watcher_;
 };
 
 // Server credentials for `creds` (server.tls): TLS, no client certificate asked for (clients

@@ -2,9 +2,10 @@
 the next step fails when the file appears), under both settings of engine.on_step_error.
 
 recover: an HTTP stream and a gRPC stream running in the failing step both end with the
-  engine's error (an SSE error event; gRPC INTERNAL); GET /ready answers 503 while /health
-  stays 200, and /ready is 200 again after engine.step_error_unready_s; no request or KV page
-  is left behind and greedy output is unchanged; SIGTERM then exits 0.
+  engine's error (an SSE error event; gRPC INTERNAL); GET /ready answers 503 (and gRPC health
+  NOT_SERVING) while /health stays 200, and both are ready again after
+  engine.step_error_unready_s; no request or KV page is left behind and greedy output is
+  unchanged; SIGTERM then exits 0.
 exit: the stream in the failing step gets the error, then the daemon drains and exits 1 on
   its own, saying why in its log.
 Nothing may hang: every wait is bounded.
@@ -113,9 +114,12 @@ with tempfile.TemporaryDirectory() as tmp:
               f"gRPC stream: {g.code} {g.details!r} after {g.chunks} chunks")
         ready_after_fault = status_of(daemon.port, "/ready")
         check(ready_after_fault == 503, f"/ready right after the failed step: {ready_after_fault}")
+        check(wait_for(lambda: grpc_stubs.health(channel) == "NOT_SERVING", 2),
+              "gRPC health follows /ready: NOT_SERVING after the failed step")
         check(status_of(daemon.port, "/health") == 200, "/health stays 200")
         came_back = wait_for(lambda: status_of(daemon.port, "/ready") == 200, 10)
         check(came_back, "/ready is 200 again after step_error_unready_s")
+        check(wait_for(lambda: grpc_stubs.health(channel) == "SERVING", 2), "gRPC health SERVING again")
         check(wait_for(lambda: idle(daemon.port), 10), "requests or KV pages left after the fault")
         check(greedy_text(daemon.port) == before, "greedy output changed after the fault")
         print(f"recover: HTTP got {len(h.events)} events, the last {h.events[-1] if h.events else None}; "
