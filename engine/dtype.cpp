@@ -113,6 +113,7 @@ uint16_t f32_to_f16(float value) {
 }
 
 void widen_to_f32(const void* src, DType dtype, size_t count, float* dst) {
+  if (count == 0) return;  // an empty tensor may have no storage: memcpy(nullptr, ..., 0) is UB
   const auto* bytes = static_cast<const unsigned char*>(src);
   switch (dtype) {
     case DType::kF32:

@@ -24,14 +24,16 @@ using Ids = std::vector<int32_t>;
 
 // A byte-level BPE tokenizer.json whose single-byte tokens have id == byte value, so plain
 // text without merges encodes to its bytes. Extra vocab entries get ids 256, 257, ...
+// added_tokens is a vector, not a json: `{added(...)}` as a json would be the token object
+// itself under clang but a one-element array under GCC (single-element brace-init).
 json synthetic_json(const std::vector<std::string>& extra_vocab, json merges,
-                    json added_tokens = json::array()) {
+                    const std::vector<json>& added_tokens = {}) {
   json vocab = json::object();
   for (int b = 0; b < 256; ++b) vocab[byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
   for (size_t i = 0; i < extra_vocab.size(); ++i) vocab[extra_vocab[i]] = 256 + static_cast<int>(i);
   return {
       {"version", "1.0"},
-      {"added_tokens", added_tokens},
+      {"added_tokens", json(added_tokens)},
       {"normalizer", {{"type", "NFC"}}},
       {"pre_tokenizer",
        {{"type", "Sequence"},

@@ -212,7 +212,10 @@ class Harness {
   // Every sequence matches the model, in metadata, in fake storage, and in stats.
   void verify_all() {
     int64_t pages = 0;
-    for (const auto& [id, m] : seqs_) {
+    for (const auto& entry : seqs_) {
+      // Named, not structured bindings: clang 14 (the fuzz/sanitizer build) cannot capture those.
+      const auto& id = entry.first;
+      const auto& m = entry.second;
       int64_t retained = 0;
       for_each_lane(id, [&](int64_t l, int64_t h, const LaneView& v) {
         const auto& lane = m.lanes[static_cast<size_t>(l)];
