@@ -29,9 +29,16 @@ void GenerationCall::start() {
   writer_->on_close([weak_stream, weak_call] {
     if (auto s = weak_stream.lock()) s->cancel();
     if (auto c = weak_call.lock()) {
-      std::lock_guard lock(c->mu_);
-      // 499: the client closed the request
-      if (!c->done_) c->ledger_.finish(499, "cancelled", c->ledger_.partial_usage());
+      {
+        std::lock_guard lock(c->mu_);
+        // 499: the client closed the request
+        if (!c->done_) c->ledger_.finish(499, "cancelled", c->ledger_.partial_usage());
+        c->done_ = true;  // nothing can reach the client any more
+      }
+      // Releases this call now: a write in flight when the client left never reports back,
+      // so pump() would wait on writing_ forever and the stream's hook would keep the call
+      // (and through its writer, the connection) alive in a cycle. LeakSanitizer found it.
+      c->stream_->set_on_event({});
     }
   });
   // The hook keeps this call alive until the stream is done.

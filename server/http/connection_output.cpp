@@ -240,7 +240,13 @@ void Connection::on_write(beast::error_code ec) {
   writing_ = false;
   ++write_generation_;
   write_deadline_.cancel();
-  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kClosed) {
+    // The item close_now() kept for this write can go now: its `written` callback may hold
+    // the exchange's producer, which holds a writer, which holds this connection — a cycle
+    // that would outlive the connection (LeakSanitizer found it).
+    queue_.clear();
+    return;
+  }
   if (ec) {
     if (!is_routine(ec)) named_logger("http")->debug("write to {}: {}", remote_, ec.message());
     close_now();

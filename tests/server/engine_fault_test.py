@@ -33,7 +33,7 @@ LONG = {"model": "tiny", "stream": True, "max_tokens": 400, "ignore_eos": True,
 
 def config(action):
     return DEFAULT_CONFIG.replace(
-        "engine:\n", f"engine:\n  on_step_error: {action}\n  step_error_unready_s: 3\n", 1)
+        "engine:\n", f"engine:\n  on_step_error: {action}\n  step_error_unready_s: 8\n", 1)
 
 
 class HttpStream(threading.Thread):
@@ -117,7 +117,7 @@ with tempfile.TemporaryDirectory() as tmp:
         check(wait_for(lambda: grpc_stubs.health(channel) == "NOT_SERVING", 2),
               "gRPC health follows /ready: NOT_SERVING after the failed step")
         check(status_of(daemon.port, "/health") == 200, "/health stays 200")
-        came_back = wait_for(lambda: status_of(daemon.port, "/ready") == 200, 10)
+        came_back = wait_for(lambda: status_of(daemon.port, "/ready") == 200, 20)
         check(came_back, "/ready is 200 again after step_error_unready_s")
         check(wait_for(lambda: grpc_stubs.health(channel) == "SERVING", 2), "gRPC health SERVING again")
         check(wait_for(lambda: idle(daemon.port), 10), "requests or KV pages left after the fault")
