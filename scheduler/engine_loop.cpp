@@ -318,12 +318,14 @@ bool EngineLoop::run_plan(const BatchPlan& plan) {
       std::max(stats_.max_batch_sequences, static_cast<int64_t>(plan.items.size()));
   stats_.last_step_failed = !out.ok();
   if (!out.ok()) {
-    for (const BatchItem& item : plan.items) fail(item.id, out.status());
-    scheduler_.on_step_done(BatchPlan{}, {});
+    // Mark the failure before any request hears of it, so that whoever receives the error
+    // event already sees healthy() == false.
     {
       std::lock_guard lock(mu_);
       last_step_failure_ = step_end;
     }
+    for (const BatchItem& item : plan.items) fail(item.id, out.status());
+    scheduler_.on_step_done(BatchPlan{}, {});
     if (on_step_error_) on_step_error_(out.status());
     return true;
   }
