@@ -13,8 +13,8 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev libssl-dev
   # tests
-  catch2 valgrind   # valgrind: tests/sanitizers.sh (ASan/UBSan come with g++)
-  clang             # tests/fuzz.sh: libFuzzer ships with clang
+  catch2
+  clang             # tests/sanitizers.sh + tests/fuzz.sh: ASan/UBSan build with libFuzzer
   prometheus        # its promtool checks the /metrics exposition (tests/metrics)
   openssl           # self-signed certificates for the TLS tests (tests/server/tls_test.py)
   # tools/ (reference forward, tiny models, converter) and the chat-template reference

@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# Fuzzing (issue 7): builds the libFuzzer targets of tests/fuzz with clang, ASan and UBSan in
-# build-fuzz/ (the libraries they reach are instrumented for coverage too), then runs each for
-# FUZZ_SECONDS (default 20) from a scratch copy of its committed seed corpus
+# Fuzzing (issue 7): runs each libFuzzer target of tests/fuzz, built with clang, ASan and UBSan
+# in build-asan/ (tests/sanitizer_build.sh; the libraries they reach are instrumented for
+# coverage too), for FUZZ_SECONDS (default 20) from a scratch copy of its committed seed corpus
 # (tests/fuzz/corpus/<target>/), and replays every input kept under
 # tests/fuzz/regressions/<target>/ (inputs that once crashed, fixed since). A crash, a
 # sanitizer report, a leak or a timeout fails; the crashing input is left in
-# build-fuzz/fuzz-findings/ (printed) to be fixed and then added to regressions/. Prints
-# executions per target and writes them to build-fuzz/fuzz-stats.txt. Called by
+# build-asan/fuzz-findings/ (printed) to be fixed and then added to regressions/. Prints
+# executions per target and writes them to build-asan/fuzz-stats.txt. Called by
 # tests/run-all.sh after tests/sanitizers.sh.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${FUZZ_SECONDS:-20}
 targets=(http_request chat_template tokenizer model_loader config)
-b=build-fuzz
-CC=clang CXX=clang++ cmake -S . -B $b -G Ninja -DTRIMSERVE_FUZZ=ON -DTRIMSERVE_SANITIZE=ON \
-  -DTRIMSERVE_CUDA=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build $b --target "${targets[@]/%/_fuzz}"
+b=build-asan
+bash tests/sanitizer_build.sh "${targets[@]/%/_fuzz}"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 : >$b/fuzz-stats.txt

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README command (2): install what is missing, build everything, run every test.
-# Then the memory-sensitive tests once more under ASan/LSan/UBSan (tests/sanitizers.sh) and the
-# libFuzzer targets from their seed corpora (tests/fuzz.sh, a clang ASan/UBSan build).
+# Then the whole suite once more from a clang ASan/LSan/UBSan build (tests/sanitizers.sh), and
+# the libFuzzer targets of that same build from their seed corpora (tests/fuzz.sh).
 # Exits non-zero when any step or any test fails. .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -5,7 +5,8 @@
 
 Asserted: no crash; every answer equals the prompt's single-request greedy text; no error
 reply; the daemon's RSS is flat after warm-up (the peak of the last third within 10% + 16 MiB
-of the peak of the first third after warm-up); afterwards nothing is left running or held.
+of the peak of the first third after warm-up; not checked in the ASan build, whose quarantine
+grows RSS on purpose); afterwards nothing is left running or held.
 Reported (stdout, and LOAD_OUT/load.json when LOAD_OUT is set): requests and tokens per
 second, TTFT and end-to-end p50/p99 per client kind, RSS over time.
 
@@ -25,7 +26,7 @@ SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import grpc_stubs  # noqa: E402
 from checks import check, problems  # noqa: E402
-from daemon import DEFAULT_CONFIG, Daemon  # noqa: E402
+from daemon import DEFAULT_CONFIG, SANITIZED, Daemon  # noqa: E402
 from daemon_http import greedy_text, idle, sse_events  # noqa: E402
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
@@ -193,7 +194,10 @@ with tempfile.TemporaryDirectory() as tmp:
             late = max(r for _, r in warm[-(len(warm) // 3):])
             report["rss_early_peak_kib"], report["rss_late_peak_kib"] = early, late
             print(f"RSS peak early {early} KiB, late {late} KiB")
-            check(late <= early * 1.10 + 16 * 1024, f"RSS grew under steady load: {early} -> {late} KiB")
+            # Under ASan, freed memory sits in its quarantine (256 MB) before reuse, so RSS climbs
+            # by design; LeakSanitizer checks for leaks there instead.
+            check(SANITIZED or late <= early * 1.10 + 16 * 1024,
+                  f"RSS grew under steady load: {early} -> {late} KiB")
         check(idle(daemon.port) or (time.sleep(5) or idle(daemon.port)), "requests or pages left after the load")
         if os.environ.get("LOAD_OUT"):
             os.makedirs(os.environ["LOAD_OUT"], exist_ok=True)

@@ -12,6 +12,10 @@ import time
 
 BIN = os.environ.get("TRIMSERVE_BIN", "build/trimserve")
 MODELS = os.environ.get("TRIMSERVE_TINY_MODELS", "build/tiny-models")
+# Set by tests/sanitizers.sh, which runs the whole suite from an ASan/UBSan build: the daemon
+# is several times slower there, so tests that size their work to outlast an event (a drain,
+# a signal) use less of it.
+SANITIZED = os.environ.get("TRIMSERVE_SANITIZED") == "1"
 
 DEFAULT_CONFIG = ("server:\n  port: 0\n  limits:\n    max_body_bytes: 65536\n"
                   "model:\n  served_name: tiny\n"
