@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <limits>
 
 #include "config/units.h"
@@ -152,9 +155,39 @@ void decode_kvpool(MapReader r, DaemonConfig::KvPool* k) {
   r.finish();
 }
 
+// Keys kept outside the config (so that a ConfigMap can hold the config and a Secret the keys):
+// one key per line, surrounding blanks trimmed, empty lines and lines starting with '#'
+// skipped. Messages name the file, never a key.
+Status read_api_key_file(const std::string& path, std::vector<std::string>* keys) {
+  std::ifstream in(path);
+  if (!in) return invalid_argument("cannot read '" + path + "': " + std::strerror(errno));
+  const size_t before = keys->size();
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const size_t last = line.find_last_not_of(" \t\r");
+    keys->push_back(line.substr(first, last - first + 1));
+  }
+  if (in.bad()) return invalid_argument("error reading '" + path + "'");
+  if (keys->size() == before) return invalid_argument("'" + path + "' holds no key");
+  return Status();
+}
+
 void decode_tenant(MapReader r, DaemonConfig::Tenant* t) {
   r.read_string("name", &t->name);
   r.read_string_list("api_keys", &t->api_keys, /*secret=*/true);
+  if (const ConfigNode* file = r.find("api_keys_file")) {
+    if (file->kind != ConfigNode::Kind::kScalar) {
+      r.fail("api_keys_file", *file, "expected a file path, got " + file->describe());
+    } else {
+      t->api_keys_file = file->scalar;
+      const size_t inline_keys = t->api_keys.size();
+      const Status read = read_api_key_file(file->scalar, &t->api_keys);
+      if (!read.ok()) r.fail("api_keys_file", *file, read.message());
+      t->api_keys_from_file = t->api_keys.size() - inline_keys;
+    }
+  }
   r.read_string_list("api_key_sha256", &t->api_key_sha256);
   // Hex digests compare as lowercase from here on (auth compares them byte for byte).
   for (std::string& digest : t->api_key_sha256) {

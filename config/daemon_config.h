@@ -151,7 +151,12 @@ struct DaemonConfig {
     };
 
     std::string name;
-    std::vector<std::string> api_keys;        // plain bearer tokens
+    std::vector<std::string> api_keys;        // plain bearer tokens: those written in the
+                                              // config first, then api_keys_file's
+    std::string api_keys_file;                // file of more keys, one per line ("" = none):
+                                              // a mounted Kubernetes Secret, say
+    size_t api_keys_from_file = 0;            // how many of api_keys (the last ones) came
+                                              // from api_keys_file
     std::vector<std::string> api_key_sha256;  // hex SHA-256 of keys; the loader lowercases
     double weight = 1.0;    // share of scheduler throughput relative to other tenants; > 0
     int priority = 0;       // higher is admitted first when resources are short

@@ -117,10 +117,16 @@ Status validate_tenants(const DaemonConfig& c) {
       return error_at(path + ".name", "'" + t.name + "' is already " + it->second);
     }
     if (t.api_keys.empty() && t.api_key_sha256.empty()) {
-      return error_at(path, "needs api_keys or api_key_sha256 (no request could reach it)");
+      return error_at(path, "needs api_keys, api_keys_file or api_key_sha256 (no request could "
+                            "reach it)");
     }
     for (size_t j = 0; j < t.api_keys.size(); ++j) {
-      const std::string key_path = index_path(path + ".api_keys", j);
+      // Keys from api_keys_file are named by their place in the file's keys, never by value.
+      const size_t inline_keys = t.api_keys.size() - t.api_keys_from_file;
+      const std::string key_path =
+          j < inline_keys
+              ? index_path(path + ".api_keys", j)
+              : path + ".api_keys_file (key " + std::to_string(j - inline_keys + 1) + ")";
       const std::string& key = t.api_keys[j];
       if (key.empty()) return error_at(key_path, "must not be empty");
       for (unsigned char ch : key) {

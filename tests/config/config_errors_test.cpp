@@ -72,8 +72,8 @@ TEST_CASE("unknown and repeated keys are errors with their path", "[config]") {
         "sever: unknown key (expected one of: server, model, engine, scheduler, kvpool, "
         "tenants, logging) (at t.yaml:1:1)");
   CHECK(error_of("tenants:\n  - name: a\n    api_keys: [k]\n    wieght: 2\n") ==
-        "tenants[0].wieght: unknown key (expected one of: name, api_keys, api_key_sha256, "
-        "weight, priority, limits, allowed_models) (at t.yaml:4:5)");
+        "tenants[0].wieght: unknown key (expected one of: name, api_keys, api_keys_file, "
+        "api_key_sha256, weight, priority, limits, allowed_models) (at t.yaml:4:5)");
   CHECK(error_of("server:\n  port: 1\n  port: 2\n") ==
         "server.port: duplicate key (first set at line 2) (at t.yaml:3:3)");
 }
@@ -112,7 +112,7 @@ TEST_CASE("validation errors carry the position of the key they name", "[config]
                  "    api_keys: [k2, k1]\n") ==
         "tenants[1].api_keys[1]: same key as tenants[0].api_keys[0] (at t.yaml:5:20)");
   CHECK(error_of("tenants:\n  - name: a\n") ==
-        "tenants[0]: needs api_keys or api_key_sha256 (no request could reach it) "
+        "tenants[0]: needs api_keys, api_keys_file or api_key_sha256 (no request could reach it) "
         "(at t.yaml:2:5)");
   // cert_file is not written: the position is that of the enclosing mapping.
   CHECK(error_of("server:\n  tls:\n    enabled: true\n") ==

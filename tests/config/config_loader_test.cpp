@@ -1,5 +1,6 @@
 #include "config/config_loader.h"
 #include "tests/config/config_test_util.h"
+#include "tests/support/temp_dir.h"
 
 #include <catch2/catch.hpp>
 
@@ -256,4 +257,32 @@ TEST_CASE("load_config reads a file and names it in errors", "[config]") {
   Result<DaemonConfig> empty = load_config("/dev/null");  // not seekable-size: read in blocks
   REQUIRE(empty.ok());
   CHECK(*empty == DaemonConfig{});
+}
+
+TEST_CASE("a tenant's api_keys_file adds the keys of a file, one per line", "[config]") {
+  testing::TempDir dir;
+  const std::string keys = dir.write("team-a", "# rotated 2026-12\n  sk-file-1  \n\nsk-file-2\r\n");
+  const DaemonConfig c = parsed("tenants:\n  - name: a\n    api_keys: [sk-inline]\n"
+                                "    api_keys_file: " + keys + "\n");
+  REQUIRE(c.tenants.size() == 1);
+  CHECK(c.tenants[0].api_keys == std::vector<std::string>{"sk-inline", "sk-file-1", "sk-file-2"});
+  CHECK(c.tenants[0].api_keys_from_file == 2);
+  CHECK(c.tenants[0].api_keys_file == keys);
+  // The file alone is enough for a tenant.
+  CHECK(parsed("tenants:\n  - name: a\n    api_keys_file: " + keys + "\n").tenants[0].api_keys.size() == 2);
+
+  CHECK(error_of("tenants:\n  - name: a\n    api_keys_file: " + dir.file("none") + "\n") ==
+        "tenants[0].api_keys_file: cannot read '" + dir.file("none") +
+            "': No such file or directory (at t.yaml:3:20)");
+  const std::string empty = dir.write("empty", "# no keys yet\n\n");
+  CHECK(error_of("tenants:\n  - name: a\n    api_keys_file: " + empty + "\n") ==
+        "tenants[0].api_keys_file: '" + empty + "' holds no key (at t.yaml:3:20)");
+  CHECK(error_of("tenants:\n  - name: a\n    api_keys_file: [x]\n") ==
+        "tenants[0].api_keys_file: expected a file path, got a list (at t.yaml:3:20)");
+  // A key repeated between the config and the file is named by its place, never its value.
+  const std::string dup = dir.write("dup", "sk-other\nsk-inline\n");
+  const std::string msg = error_of("tenants:\n  - name: a\n    api_keys: [sk-inline]\n"
+                                   "    api_keys_file: " + dup + "\n");
+  CHECK_THAT(msg, Catch::StartsWith("tenants[0].api_keys_file (key 2): same key as tenants[0].api_keys[0]"));
+  CHECK(msg.find("sk-inline") == std::string::npos);
 }

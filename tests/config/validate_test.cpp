@@ -126,7 +126,7 @@ TEST_CASE("tenants: keys are present, well-formed and unique across tenants",
   DaemonConfig c;
   c.tenants = {tenant("a", "k1")};
   c.tenants[0].api_keys.clear();
-  CHECK(error_of(c) == "tenants[0]: needs api_keys or api_key_sha256 (no request could reach it)");
+  CHECK(error_of(c) == "tenants[0]: needs api_keys, api_keys_file or api_key_sha256 (no request could reach it)");
 
   c.tenants = {tenant("a", "")};
   CHECK(error_of(c) == "tenants[0].api_keys[0]: must not be empty");
