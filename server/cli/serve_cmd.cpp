@@ -122,6 +122,7 @@ int serve_main(int argc, char** argv) {
 
   auto model = load_model_bundle(c.model.path, /*load_weights=*/true);
   if (!model.ok()) return report("serve", model.status());
+  log->info("model loaded from {}", c.model.path);
   const ModelConfig& mc = model->weights->config;
   const int64_t max_model_len =
       c.model.max_model_len > 0 ? std::min(c.model.max_model_len, mc.max_position_embeddings)

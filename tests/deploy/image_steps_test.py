@@ -1,0 +1,134 @@
+"""The container images' steps, run without a container engine (none runs on CI's machines):
+
+- deploy/Dockerfile (CUDA) and deploy/Dockerfile.cpu are two-stage builds whose build stage
+  runs deploy/docker/build.sh and whose runtime stage copies only the install prefix, runs
+  deploy/docker/runtime.sh, and runs as the non-root uid the Helm chart expects, with a
+  HEALTHCHECK on /health, the chart's ports exposed, and the daemon as entrypoint;
+- deploy/docker/build.sh, run here exactly as the build stage runs it (into a temporary prefix,
+  reusing this build), installs a binary whose libraries all resolve, the embedded model, and a
+  list of runtime packages that are real, installed packages;
+- the installed binary, started with the image's ENTRYPOINT + CMD (ports 0) from an empty
+  working directory, loads the embedded model from the prefix, answers the HEALTHCHECK command,
+  serves a chat completion, and drains on SIGTERM.
+
+Env: TRIMSERVE_SRC, TRIMSERVE_BUILD.
+"""
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
+BUILD = os.environ.get("TRIMSERVE_BUILD", os.path.join(SRC, "build"))
+sys.path.insert(0, os.path.join(SRC, "tests", "support"))
+from checks import check, problems  # noqa: E402
+from daemon_http import call  # noqa: E402
+
+IMAGE_PREFIX = "/opt/trimserve"
+chart_values = yaml.safe_load(open(os.path.join(SRC, "deploy", "helm", "trimserve", "values.yaml")))
+
+
+def instructions(path):
+    """[(INSTRUCTION, arguments)] of a Dockerfile, continuation lines joined, comments dropped."""
+    out, pending = [], ""
+    for line in open(path):
+        if not pending and line.lstrip().startswith("#"):
+            continue
+        pending += line.rstrip("\n")
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+            continue
+        if pending.strip():
+            word, _, rest = pending.strip().partition(" ")
+            out.append((word.upper(), " ".join(rest.split())))
+        pending = ""
+    return out
+
+
+entrypoint, cmd, healthcheck = None, None, None
+for name in ("Dockerfile", "Dockerfile.cpu"):
+    ins = instructions(os.path.join(SRC, "deploy", name))
+    froms = [i for i, (w, _) in enumerate(ins) if w == "FROM"]
+    check(len(froms) == 2 and ins[froms[0]][1].endswith(" AS build"), f"{name}: a build stage and a runtime stage")
+    build_stage, runtime = ins[froms[0]:froms[1]], ins[froms[1]:] if len(froms) == 2 else []
+    check(any(w == "RUN" and a.startswith(f"bash deploy/docker/build.sh {IMAGE_PREFIX} ") for w, a in build_stage),
+          f"{name}: the build stage runs deploy/docker/build.sh {IMAGE_PREFIX}")
+    check(("COPY", f"--from=build {IMAGE_PREFIX} {IMAGE_PREFIX}") in runtime, f"{name}: the runtime stage copies only {IMAGE_PREFIX}")
+    check(any(w == "RUN" and a.startswith(f"bash /tmp/runtime.sh {IMAGE_PREFIX}") for w, a in runtime),
+          f"{name}: the runtime stage runs deploy/docker/runtime.sh")
+    uid = chart_values["podSecurityContext"]["runAsUser"]
+    check(("USER", f"{uid}:{uid}") in runtime, f"{name}: runs as uid {uid} (the chart's runAsUser)")
+    expose = [a for w, a in runtime if w == "EXPOSE"]
+    ports = chart_values["ports"]
+    check(expose == [f"{ports['http']} {ports['grpc']}"], f"{name}: exposes the chart's ports: {expose}")
+    hc = [a for w, a in runtime if w == "HEALTHCHECK"]
+    check(len(hc) == 1 and "/health" in hc[0], f"{name}: HEALTHCHECK on /health: {hc}")
+    ep = [json.loads(a) for w, a in runtime if w == "ENTRYPOINT"]
+    cm = [json.loads(a) for w, a in runtime if w == "CMD"]
+    check(ep == [[f"{IMAGE_PREFIX}/bin/trimserve"]] and len(cm) == 1, f"{name}: ENTRYPOINT/CMD {ep} {cm}")
+    if ep and cm:
+        if entrypoint is not None:
+            check((ep[0], cm[0]) == (entrypoint, cmd), "both images start the daemon the same way")
+        entrypoint, cmd = ep[0], cm[0]
+    if hc:
+        healthcheck = hc[0].split(" CMD ", 1)[-1]
+    p = subprocess.run(["bash", "-n", os.path.join(SRC, "deploy", "docker", "runtime.sh")])
+    check(p.returncode == 0, "deploy/docker/runtime.sh parses")
+
+with tempfile.TemporaryDirectory() as tmp:
+    prefix = os.path.join(tmp, "opt-trimserve")
+    p = subprocess.run(["bash", os.path.join(SRC, "deploy", "docker", "build.sh"), prefix, BUILD],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(p.returncode == 0, f"deploy/docker/build.sh failed:\n{p.stdout[-3000:]}")
+    print(p.stdout.strip().splitlines()[-1] if p.stdout.strip() else "")
+    binary = os.path.join(prefix, "bin", "trimserve")
+    model = os.path.join(prefix, "share", "trimserve", "models", "trimchat-6m")
+    check(os.path.isfile(os.path.join(model, "model.safetensors")), "the embedded model is installed")
+    check(not os.path.exists(os.path.join(model, "eval")), "without its evaluation records")
+    packages = open(os.path.join(prefix, "share", "trimserve", "runtime-packages.txt")).read().split()
+    check(len(packages) >= 5, f"runtime packages: {packages}")
+    for pkg in packages:
+        q = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        check("install ok installed" in q.stdout, f"runtime package {pkg} is a real, installed package")
+
+    # The image's command, with free ports, from an empty working directory.
+    workdir = os.path.join(tmp, "work")
+    os.makedirs(workdir)
+    argv = [binary] + cmd[:]
+    for flag in ("--port", "--grpc-port"):
+        argv[argv.index(flag) + 1] = "0"
+    proc = subprocess.Popen(argv, cwd=workdir, stderr=subprocess.PIPE, text=True)
+    log, port = [], None
+    deadline = time.time() + 60
+    while time.time() < deadline and port is None:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        log.append(line)
+        m = re.search(r"listening http=[\d.]+:(\d+)", line)
+        port = int(m.group(1)) if m else None
+    if check(port is not None, "the installed daemon started:\n" + "".join(log)):
+        check(any(f"model loaded from {model}" in ln for ln in log), "the embedded model came from the install prefix")
+        hc_cmd = healthcheck.replace(":8080/", f":{port}/")
+        h = subprocess.run(["sh", "-c", hc_cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        check(h.returncode == 0, f"HEALTHCHECK `{hc_cmd}`: {h.returncode} {h.stdout}")
+        status, _, body = call(port, "POST", "/v1/chat/completions", body={
+            "model": "trimchat-6m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+        check(status == 200, f"chat completion: {status} {body}")
+        print(f"installed daemon: {shlex.join(argv[1:])}; HEALTHCHECK ok; chat completion {status}")
+    proc.terminate()
+    try:
+        check(proc.wait(timeout=60) == 0, "exit 0 after SIGTERM")
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        check(False, "the daemon did not drain within 60 s")
+
+if problems:
+    sys.exit(1)
+print("image_steps_test: ok")
