@@ -166,6 +166,24 @@ with open(os.path.join(SRC, "deploy", "grafana", "trimserve.json")) as f:
     check(json.loads(dash.get("data", {}).get("trimserve.json", "null")) == json.load(f),
           "dashboard ConfigMap carries deploy/grafana/trimserve.json")
 
+# -- the chart's README documents every value (maps of free-form keys count as one value)
+OPAQUE = {"annotations", "labels", "resources", "podSecurityContext", "securityContext", "config", "keys",
+          "nodeSelector", "affinity", "commonLabels", "podAnnotations", "podLabels", "behavior"}
+
+
+def leaves(d, prefix=""):
+    for k, v in d.items():
+        path = f"{prefix}.{k}" if prefix else k
+        if isinstance(v, dict) and v and k not in OPAQUE:
+            yield from leaves(v, path)
+        else:
+            yield path
+
+
+readme = open(os.path.join(CHART, "README.md")).read()
+undocumented = [p for p in leaves(yaml.safe_load(open(os.path.join(CHART, "values.yaml")))) if f"| `{p}` |" not in readme]
+check(not undocumented, f"values missing from the chart README's table: {undocumented}")
+
 # -- bad values are refused, naming the value
 for args, expect in (
         (["--set", "replicaCount=-1"], "replicaCount"),
