@@ -1,5 +1,6 @@
 #include "server/cli/chat_client.h"
 
+#include <algorithm>
 #include <random>
 
 #include <fmt/format.h>
@@ -54,6 +55,12 @@ ChatClient::ChatClient(std::shared_ptr<grpc::Channel> channel, ChatClientOptions
 void ChatClient::prepare(grpc::ClientContext& context) const {
   if (!options_.api_key.empty()) {
     context.AddMetadata("authorization", "Bearer " + options_.api_key);
+  }
+  // The session also rides as metadata: a load balancer hashing on x-session-id (the Helm
+  // chart's gRPC ingress) sends every turn to the replica holding the session's cache.
+  const std::string& id = options_.session_id;
+  if (std::all_of(id.begin(), id.end(), [](unsigned char ch) { return ch >= 0x20 && ch < 0x7f; })) {
+    context.AddMetadata("x-session-id", id);
   }
   context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
 }
