@@ -19,19 +19,16 @@ Env: TRIMSERVE_SRC, TRIMSERVE_BIN.
 """
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
-from daemon import BIN  # noqa: E402
+from daemon import BIN, Daemon  # noqa: E402
 from daemon_http import call  # noqa: E402
 
 CHART = os.path.join(SRC, "deploy", "helm", "trimserve")
@@ -212,37 +209,21 @@ with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "trimserve.yaml")
     with open(path, "w") as f:
         f.write(cfg)
-    proc = subprocess.Popen([BIN, "serve", "--config", path, "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"],
-                            stderr=subprocess.PIPE, text=True)
-    log, port = [], None
-    deadline = time.time() + 60
-    while time.time() < deadline and port is None:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        log.append(line)
-        m = re.search(r"listening http=[\d.]+:(\d+)", line)
-        port = int(m.group(1)) if m else None
-    if check(port is not None, "the daemon started with the chart's config:\n" + "".join(log)):
-        check(any("model loaded from " + os.path.join(data_dir, "models", "trimchat-6m") in ln for ln in log),
-              "the model came from the model cache path")
-        status, _, body = call(port, "GET", "/v1/models", key="sk-team-a-2")
-        check(status == 200 and '"trimchat"' in body, f"/v1/models with a key from the Secret: {status} {body}")
-        status, _, _ = call(port, "GET", "/v1/models")
-        check(status == 401, f"no key: {status}")
-        status, _, body = call(port, "POST", "/v1/chat/completions", key="sk-team-b-1", body={
-            "model": "trimchat", "messages": [{"role": "user", "content": "My locker code is 4417."}], "max_tokens": 4},
-            headers={"X-Session-Id": "s1"})
-        check(status == 200, f"a session turn for team-b: {status} {body}")
-        check(any(os.scandir(os.path.join(data_dir, "sessions"))), "the session was written to the volume's session dir")
-        print("daemon on the rendered config: /v1/models 200 with a Secret key, 401 without, a session turn saved under sessions/")
-    proc.terminate()
-    try:
-        check(proc.wait(timeout=60) == 0, "exit 0 after SIGTERM")
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        check(False, "the daemon did not drain within 60 s")
-    shutil.rmtree(tmp, ignore_errors=True)
+    daemon = Daemon(tmp, argv=[BIN, "serve", "--config", path, "--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"])
+    port = daemon.port
+    check(any("model loaded from " + os.path.join(data_dir, "models", "trimchat-6m") in ln for ln in daemon.log),
+          "the model came from the model cache path")
+    status, _, body = call(port, "GET", "/v1/models", key="sk-team-a-2")
+    check(status == 200 and '"trimchat"' in body, f"/v1/models with a key from the Secret: {status} {body}")
+    status, _, _ = call(port, "GET", "/v1/models")
+    check(status == 401, f"no key: {status}")
+    status, _, body = call(port, "POST", "/v1/chat/completions", key="sk-team-b-1", body={
+        "model": "trimchat", "messages": [{"role": "user", "content": "My locker code is 4417."}], "max_tokens": 4},
+        headers={"X-Session-Id": "s1"})
+    check(status == 200, f"a session turn for team-b: {status} {body}")
+    check(any(os.scandir(os.path.join(data_dir, "sessions"))), "the session was written to the volume's session dir")
+    print("daemon on the rendered config: /v1/models 200 with a Secret key, 401 without, a session turn saved under sessions/")
+    check(daemon.stop() == 0, "exit 0 after SIGTERM")
 
 if problems:
     sys.exit(1)

@@ -15,12 +15,10 @@ Env: TRIMSERVE_SRC, TRIMSERVE_BUILD.
 """
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
@@ -28,6 +26,7 @@ SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 BUILD = os.environ.get("TRIMSERVE_BUILD", os.path.join(SRC, "build"))
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
+from daemon import Daemon  # noqa: E402
 from daemon_http import call  # noqa: E402
 
 IMAGE_PREFIX = "/opt/trimserve"
@@ -103,31 +102,16 @@ with tempfile.TemporaryDirectory() as tmp:
     argv = [binary] + cmd[:]
     for flag in ("--port", "--grpc-port"):
         argv[argv.index(flag) + 1] = "0"
-    proc = subprocess.Popen(argv, cwd=workdir, stderr=subprocess.PIPE, text=True)
-    log, port = [], None
-    deadline = time.time() + 60
-    while time.time() < deadline and port is None:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        log.append(line)
-        m = re.search(r"listening http=[\d.]+:(\d+)", line)
-        port = int(m.group(1)) if m else None
-    if check(port is not None, "the installed daemon started:\n" + "".join(log)):
-        check(any(f"model loaded from {model}" in ln for ln in log), "the embedded model came from the install prefix")
-        hc_cmd = healthcheck.replace(":8080/", f":{port}/")
-        h = subprocess.run(["sh", "-c", hc_cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        check(h.returncode == 0, f"HEALTHCHECK `{hc_cmd}`: {h.returncode} {h.stdout}")
-        status, _, body = call(port, "POST", "/v1/chat/completions", body={
-            "model": "trimchat-6m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
-        check(status == 200, f"chat completion: {status} {body}")
-        print(f"installed daemon: {shlex.join(argv[1:])}; HEALTHCHECK ok; chat completion {status}")
-    proc.terminate()
-    try:
-        check(proc.wait(timeout=60) == 0, "exit 0 after SIGTERM")
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        check(False, "the daemon did not drain within 60 s")
+    daemon = Daemon(tmp, argv=argv, cwd=workdir)
+    check(any(f"model loaded from {model}" in ln for ln in daemon.log), "the embedded model came from the install prefix")
+    hc_cmd = healthcheck.replace(":8080/", f":{daemon.port}/")
+    h = subprocess.run(["sh", "-c", hc_cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    check(h.returncode == 0, f"HEALTHCHECK `{hc_cmd}`: {h.returncode} {h.stdout}")
+    status, _, body = call(daemon.port, "POST", "/v1/chat/completions", body={
+        "model": "trimchat-6m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+    check(status == 200, f"chat completion: {status} {body}")
+    print(f"installed daemon: {shlex.join(argv[1:])}; HEALTHCHECK ok; chat completion {status}")
+    check(daemon.stop() == 0, "exit 0 after SIGTERM")
 
 if problems:
     sys.exit(1)

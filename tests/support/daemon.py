@@ -25,15 +25,18 @@ DEFAULT_CONFIG = ("server:\n  port: 0\n  limits:\n    max_body_bytes: 65536\n"
 
 
 class Daemon:
-    def __init__(self, tmp, model="gqa2-untied-rg", config=DEFAULT_CONFIG):
-        cfg = os.path.join(tmp, "trimserve.yaml")
-        with open(cfg, "w") as f:
-            f.write(config)
+    def __init__(self, tmp, model="gqa2-untied-rg", config=DEFAULT_CONFIG, argv=None, cwd=None):
+        """Starts `trimserve serve` on `config` (written to tmp/trimserve.yaml) and `model`, or,
+        with `argv`, exactly that command line (in `cwd`); returns once it listens."""
         self.log = []
-        # model=None: no --model, so the daemon serves the embedded default model.
-        model_args = [] if model is None else ["--model", f"{MODELS}/{model}"]
-        self.proc = subprocess.Popen([BIN, "serve", "--config", cfg, "--grpc-port", "0"] + model_args,
-                                     stderr=subprocess.PIPE, text=True)
+        if argv is None:
+            cfg = os.path.join(tmp, "trimserve.yaml")
+            with open(cfg, "w") as f:
+                f.write(config)
+            # model=None: no --model, so the daemon serves the embedded default model.
+            model_args = [] if model is None else ["--model", f"{MODELS}/{model}"]
+            argv = [BIN, "serve", "--config", cfg, "--grpc-port", "0"] + model_args
+        self.proc = subprocess.Popen(argv, cwd=cwd, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             line = self.proc.stderr.readline()
