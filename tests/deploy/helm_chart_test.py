@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 import yaml
 
@@ -221,7 +222,11 @@ with tempfile.TemporaryDirectory() as tmp:
         "model": "trimchat", "messages": [{"role": "user", "content": "My locker code is 4417."}], "max_tokens": 4},
         headers={"X-Session-Id": "s1"})
     check(status == 200, f"a session turn for team-b: {status} {body}")
-    check(any(os.scandir(os.path.join(data_dir, "sessions"))), "the session was written to the volume's session dir")
+    sessions_dir = os.path.join(data_dir, "sessions")
+    deadline = time.time() + 10  # the engine loop writes the file after the turn's last token
+    while not (os.path.isdir(sessions_dir) and any(os.scandir(sessions_dir))) and time.time() < deadline:
+        time.sleep(0.1)
+    check(os.path.isdir(sessions_dir) and any(os.scandir(sessions_dir)), "the session was written to the volume's session dir")
     print("daemon on the rendered config: /v1/models 200 with a Secret key, 401 without, a session turn saved under sessions/")
     check(daemon.stop() == 0, "exit 0 after SIGTERM")
 
