@@ -169,8 +169,13 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
           s.deadlines_exceeded, last_.deadlines_exceeded);
   advance("trimserve_requests_ended_total", kEndedHelp, {{"cause", "too_large"}}, s.too_large,
           last_.too_large);
-  registry_.gauge("trimserve_engine_healthy", "1 when the engine's last step succeeded.")
-      .set(s.last_step_failed ? 0.0 : 1.0);
+  // The engine loop's own verdict, as GET /ready has it: 0 for engine.step_error_unready_s
+  // after a failed step, then 1 again even if no step has run since (an idle daemon would
+  // otherwise read unhealthy until traffic returned).
+  registry_.gauge("trimserve_engine_healthy",
+                  "1 when the engine is healthy (0 for engine.step_error_unready_s after a "
+                  "failed step).")
+      .set(loop_.healthy() ? 1.0 : 0.0);
   last_ = s;
 }
 

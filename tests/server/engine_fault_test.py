@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import grpc_stubs  # noqa: E402
 from checks import check, problems  # noqa: E402
 from daemon import DEFAULT_CONFIG, Daemon  # noqa: E402
-from daemon_http import greedy_text, idle, sse_events, status_of  # noqa: E402
+from daemon_http import greedy_text, idle, metrics, sse_events, status_of  # noqa: E402
 
 LONG = {"model": "tiny", "stream": True, "max_tokens": 400, "ignore_eos": True,
         "messages": [{"role": "user", "content": "Tell me everything."}]}
@@ -117,8 +117,11 @@ with tempfile.TemporaryDirectory() as tmp:
         check(wait_for(lambda: grpc_stubs.health(channel) == "NOT_SERVING", 2),
               "gRPC health follows /ready: NOT_SERVING after the failed step")
         check(status_of(daemon.port, "/health") == 200, "/health stays 200")
+        check(metrics(daemon.port).get("trimserve_engine_healthy") == 0, "trimserve_engine_healthy 0 after the failed step")
         came_back = wait_for(lambda: status_of(daemon.port, "/ready") == 200, 20)
         check(came_back, "/ready is 200 again after step_error_unready_s")
+        # Still idle (no step has run since the failure): the gauge follows /ready all the same.
+        check(metrics(daemon.port).get("trimserve_engine_healthy") == 1, "trimserve_engine_healthy 1 again while idle")
         check(wait_for(lambda: grpc_stubs.health(channel) == "SERVING", 2), "gRPC health SERVING again")
         check(wait_for(lambda: idle(daemon.port), 10), "requests or KV pages left after the fault")
         check(greedy_text(daemon.port) == before, "greedy output changed after the fault")
