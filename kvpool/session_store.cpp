@@ -73,8 +73,9 @@ Result<TurnStart> SessionStore::begin_turn(const SessionKey& key,
 
 Result<std::optional<SeqId>> SessionStore::make_room_in_tenant(const std::string& tenant) {
   auto t = tenants_.find(tenant);
-  const bool at_limit = limits_.max_sessions_per_tenant > 0 && t != tenants_.end() &&
-                        static_cast<int64_t>(t->second.size()) >= limits_.max_sessions_per_tenant;
+  const int64_t limit = limits_.max_sessions_for(tenant);
+  const bool at_limit =
+      limit > 0 && t != tenants_.end() && static_cast<int64_t>(t->second.size()) >= limit;
   if (!at_limit) return std::optional<SeqId>();
   auto lru = t->second.end();
   for (auto it = t->second.begin(); it != t->second.end(); ++it) {
@@ -83,8 +84,8 @@ Result<std::optional<SeqId>> SessionStore::make_room_in_tenant(const std::string
   }
   if (lru == t->second.end()) {
     return resource_exhausted("tenant '" + tenant + "' has " + std::to_string(t->second.size()) +
-                              " sessions, all running (max_sessions_per_tenant " +
-                              std::to_string(limits_.max_sessions_per_tenant) + ")");
+                              " sessions, all running (its session limit is " +
+                              std::to_string(limit) + ")");
   }
   const SeqId seq = lru->second.seq;
   t->second.erase(lru);  // the tenant's map stays (the new session joins it)

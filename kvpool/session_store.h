@@ -42,6 +42,14 @@ struct SessionKeyHash {
 struct SessionLimits {
   int64_t max_sessions_per_tenant = 0;  // running + idle; 0 = unlimited
   double ttl_s = 0.0;                   // idle sessions unused for longer expire; 0 = never
+  // Tenants with a limit of their own (tenants[].limits.max_sessions), in place of
+  // max_sessions_per_tenant; 0 = unlimited for that tenant.
+  std::map<std::string, int64_t> max_sessions_by_tenant;
+
+  int64_t max_sessions_for(const std::string& tenant) const {
+    auto it = max_sessions_by_tenant.find(tenant);
+    return it == max_sessions_by_tenant.end() ? max_sessions_per_tenant : it->second;
+  }
 };
 
 // What begin_turn decided for a turn.

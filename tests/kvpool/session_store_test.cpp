@@ -144,6 +144,25 @@ TEST_CASE("session store: per-tenant limit evicts the tenant's LRU idle session"
   CHECK(store.info({"t1", "d"}).status().code() == ErrorCode::kNotFound);
 }
 
+TEST_CASE("session store: a tenant's own session limit replaces the default", "[session]") {
+  testing::FakeClock clock;
+  SessionLimits limits{.max_sessions_per_tenant = 3, .ttl_s = 0};
+  limits.max_sessions_by_tenant["small"] = 1;
+  SessionStore store(clock, limits);
+  park(store, {"small", "a"}, Tokens{1}, 1);
+  auto b = store.begin_turn({"small", "b"}, Tokens{2}, 2);
+  REQUIRE(b.ok());
+  CHECK(b->evicted == std::optional<SeqId>(1));  // its limit is 1, not the default 3
+  for (SeqId s = 3; s <= 5; ++s) park(store, {"other", std::to_string(s)}, Tokens{3}, s);
+  auto more = store.begin_turn({"other", "6"}, Tokens{4}, 6);
+  REQUIRE(more.ok());
+  CHECK(more->evicted == std::optional<SeqId>(3));  // the default applies to the others
+  // "b" still runs: a second session of "small" is refused, naming the limit.
+  auto c = store.begin_turn({"small", "c"}, Tokens{5}, 7);
+  CHECK(c.status().code() == ErrorCode::kResourceExhausted);
+  CHECK(c.status().message() == "tenant 'small' has 1 sessions, all running (its session limit is 1)");
+}
+
 TEST_CASE("session store: TTL expiry with a fake clock", "[session]") {
   testing::FakeClock clock;
   SessionStore store(clock, {.max_sessions_per_tenant = 0, .ttl_s = 10});

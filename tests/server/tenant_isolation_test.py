@@ -5,6 +5,8 @@
 - errors: a wrong key is refused without echoing it; refusals never name the other tenant;
 - rate limits: acme over its requests_per_min gets 429 + Retry-After while globex is served;
 - request size: a body over server.limits.max_body_bytes is 413, and the daemon serves on;
+- session limits: globex's own limits.max_sessions (2) holds its resident sessions, its least
+  recently used idle one dropped for a new one, while acme has the default;
 - metrics: per-tenant series carry tenant names only — no key, plain or hashed, appears in
   /metrics, and neither does any key in the daemon's log.
 
@@ -28,7 +30,7 @@ ACME, GLOBEX, WRONG = "sk-acme-7f3c9e21", "sk-globex-0b5d8a44", "sk-wrong-123456
 CONFIG = DEFAULT_CONFIG.replace("kvpool:\n", "kvpool:\n  sessions: {ttl_s: 600}\n", 1) + (
     "tenants:\n"
     f"  - name: acme\n    api_keys: [{ACME}]\n    limits: {{requests_per_min: 6}}\n"
-    f"  - name: globex\n    api_keys: [{GLOBEX}]\n")
+    f"  - name: globex\n    api_keys: [{GLOBEX}]\n    limits: {{max_sessions: 2}}\n")
 FACT = [{"role": "user", "content": "My locker code is 4417."}]
 
 
@@ -95,6 +97,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check(status == 413, f"oversized body: {status} {body[:120]}")
         status, _, _ = chat(port, GLOBEX)
         check(status == 200, "served after the oversized body")
+
+        for i in range(4):
+            status, _, body = chat(port, GLOBEX, f"g{i}")
+            check(status == 200, f"globex session g{i}: {status} {body}")
+        held = [call(port, "GET", f"/v1/sessions/g{i}", key=GLOBEX)[0] for i in range(4)]
+        check(held == [404, 404, 200, 200], f"globex keeps its 2 newest sessions (max_sessions 2): {held}")
+        check(call(port, "GET", "/v1/sessions/conv", key=ACME)[0] == 200, "acme's session untouched")
 
         _, _, metrics = call(port, "GET", "/metrics")
         tenants = sorted({line.split('tenant="')[1].split('"')[0] for line in metrics.splitlines()
