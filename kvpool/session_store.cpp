@@ -57,6 +57,8 @@ Result<TurnStart> SessionStore::begin_turn(const SessionKey& key,
     s->running = true;
     ++stats_.num_running;
     ++stats_.hits;
+    if (s->restored_unused) ++stats_.disk_hits;
+    s->restored_unused = false;
     stats_.cached_tokens += turn.cached_tokens;
     return turn;
   }
@@ -185,6 +187,7 @@ Result<std::optional<SeqId>> SessionStore::restore(const SessionKey& key, SeqId 
   auto room = make_room_in_tenant(key.tenant);
   if (!room.ok()) return room.status();
   insert(key, seq, std::move(history), /*running=*/false);
+  find(key)->restored_unused = true;
   ++stats_.restored;
   return *room;
 }

@@ -75,6 +75,7 @@ struct SessionStoreStats {
   int64_t num_sessions = 0;
   int64_t num_running = 0;
   int64_t hits = 0;    // begin_turn found an idle session
+  int64_t disk_hits = 0;  // of hits: the session had been restored from disk for this turn
   int64_t misses = 0;  // begin_turn created a session
   int64_t cached_tokens = 0;  // sum of TurnStart::cached_tokens
   int64_t aborted = 0;
@@ -158,6 +159,7 @@ class SessionStore {
     double last_used_s = 0.0;
     uint64_t last_used_tick = 0;  // breaks last_used_s ties (the clock may stand still)
     bool running = false;
+    bool restored_unused = false;  // restored from disk, no turn since
   };
   using Tenant = std::map<std::string, Session>;  // session_id -> session
 

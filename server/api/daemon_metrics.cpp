@@ -134,12 +134,13 @@ void DaemonMetrics::refresh(const EngineLoopStats& s) {
   advance("vllm:num_preemptions_total", "Running requests preempted (recomputed later).", model,
           s.preemptions, last_.preemptions);
   const SessionStoreStats& was = last_.sessions.sessions;
+  // A turn on a session restored from disk is a hit of the store too: it counts as "disk" only.
   advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
-          {{"cache", "memory"}}, ss.hits, was.hits);
+          {{"cache", "memory"}}, ss.hits - ss.disk_hits, was.hits - was.disk_hits);
   advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
           {{"cache", "new"}}, ss.misses, was.misses);
   advance("trimserve_session_turns_total", "Session turns by where the cache came from.",
-          {{"cache", "disk"}}, ss.restored, was.restored);
+          {{"cache", "disk"}}, ss.disk_hits, was.disk_hits);
   const char* kDropHelp = "Sessions dropped, by reason.";
   advance("trimserve_sessions_evicted_total", kDropHelp, {{"reason", "session_expired"}},
           ss.evicted_expired, was.evicted_expired);

@@ -244,6 +244,15 @@ TEST_CASE("session store: global LRU drop, filtered, and restore", "[session]") 
   REQUIRE(r2.ok());
   CHECK(*r2 == std::optional<SeqId>(9));
   CHECK(store.stats().restored == 2);
+  // A turn on the restored session is a hit that came from disk; the next one is from memory.
+  const int64_t hits = store.stats().hits;
+  REQUIRE(store.begin_turn({"globex", "f"}, Tokens{7, 8}, 0).ok());
+  REQUIRE(store.end_turn({"globex", "f"}, Tokens{7, 8, 9}).ok());
+  CHECK(store.stats().hits == hits + 1);
+  CHECK(store.stats().disk_hits == 1);
+  REQUIRE(store.begin_turn({"globex", "f"}, Tokens{7, 8, 9, 10}, 0).ok());
+  CHECK(store.stats().hits == hits + 2);
+  CHECK(store.stats().disk_hits == 1);
 }
 
 TEST_CASE("session store: counters", "[session]") {
