@@ -120,9 +120,9 @@ Status validate_tenants(const DaemonConfig& c) {
       return error_at(path, "needs api_keys, api_keys_file or api_key_sha256 (no request could "
                             "reach it)");
     }
+    // Keys from api_keys_file are named by their place in the file's keys, never by value.
+    const size_t inline_keys = t.api_keys.size() - t.api_keys_from_file;
     for (size_t j = 0; j < t.api_keys.size(); ++j) {
-      // Keys from api_keys_file are named by their place in the file's keys, never by value.
-      const size_t inline_keys = t.api_keys.size() - t.api_keys_from_file;
       const std::string key_path =
           j < inline_keys
               ? index_path(path + ".api_keys", j)

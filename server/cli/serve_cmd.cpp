@@ -170,10 +170,10 @@ int serve_main(int argc, char** argv) {
   SteadyClock clock;
   SessionManagerOptions so;
   so.limits.max_sessions_per_tenant = c.kvpool.sessions.max_per_tenant;
+  so.limits.ttl_s = c.kvpool.sessions.ttl_s;
   for (const DaemonConfig::Tenant& t : c.tenants) {
     if (t.limits.max_sessions > 0) so.limits.max_sessions_by_tenant[t.name] = t.limits.max_sessions;
   }
-  so.limits.ttl_s = c.kvpool.sessions.ttl_s;
   PoolSizing actual = *sizing;
   actual.num_pages = pages;
   so.idle = idle_memory_limits(c.kvpool, actual);

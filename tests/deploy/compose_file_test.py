@@ -17,6 +17,7 @@ import yaml
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
+from dockerfile import instructions  # noqa: E402
 
 DEPLOY = os.path.join(SRC, "deploy")
 compose = yaml.safe_load(open(os.path.join(DEPLOY, "docker-compose.yml")))
@@ -38,10 +39,8 @@ def mounts(service):
 build = services["trimserve"]["build"]
 dockerfile = build["dockerfile"].split(":-")[-1].rstrip("}")
 check(os.path.isfile(os.path.join(DEPLOY, build["context"], dockerfile)), f"the compose build uses {dockerfile}")
-cmd = None
-for line in open(os.path.join(DEPLOY, build["context"], dockerfile)):
-    if line.startswith("CMD "):
-        cmd = json.loads(line[4:])
+cmds = [json.loads(a) for w, a in instructions(os.path.join(DEPLOY, build["context"], dockerfile)) if w == "CMD"]
+cmd = cmds[-1] if cmds else None
 http_port = cmd[cmd.index("--port") + 1] if cmd and "--port" in cmd else None
 check(f"{http_port}:{http_port}" in services["trimserve"]["ports"], f"trimserve publishes its HTTP port {http_port}")
 grace = services["trimserve"].get("stop_grace_period", "0s")

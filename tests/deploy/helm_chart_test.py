@@ -22,13 +22,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import yaml
 
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
-from checks import check, problems  # noqa: E402
+from checks import check, problems, wait_for  # noqa: E402
 from daemon import BIN, Daemon  # noqa: E402
 from daemon_http import call  # noqa: E402
 
@@ -196,7 +195,8 @@ for args, expect in (
     check(p.returncode != 0 and expect in p.stderr, f"helm template {args}: expected an error naming {expect!r}: {p.stderr}")
 
 # -- the rendered config runs the daemon
-cfg_text = one({k: v for k, v in full.items() if v["metadata"]["name"] == "rel-trimserve"}, "ConfigMap").get("data", {}).get("trimserve.yaml", "")
+cfg_text = full.get(("ConfigMap", "rel-trimserve"), {}).get("data", {}).get("trimserve.yaml", "")
+check(cfg_text, "the daemon's ConfigMap holds trimserve.yaml")
 secret = one(full, "Secret").get("stringData", {})
 with tempfile.TemporaryDirectory() as tmp:
     keys_dir, data_dir = os.path.join(tmp, "api-keys"), os.path.join(tmp, "data")
@@ -223,10 +223,9 @@ with tempfile.TemporaryDirectory() as tmp:
         headers={"X-Session-Id": "s1"})
     check(status == 200, f"a session turn for team-b: {status} {body}")
     sessions_dir = os.path.join(data_dir, "sessions")
-    deadline = time.time() + 10  # the engine loop writes the file after the turn's last token
-    while not (os.path.isdir(sessions_dir) and any(os.scandir(sessions_dir))) and time.time() < deadline:
-        time.sleep(0.1)
-    check(os.path.isdir(sessions_dir) and any(os.scandir(sessions_dir)), "the session was written to the volume's session dir")
+    # The engine loop writes the file after the turn's last token, not before the reply.
+    check(wait_for(lambda: os.path.isdir(sessions_dir) and any(os.scandir(sessions_dir)), 10),
+          "the session was written to the volume's session dir")
     print("daemon on the rendered config: /v1/models 200 with a Secret key, 401 without, a session turn saved under sessions/")
     check(daemon.stop() == 0, "exit 0 after SIGTERM")
 

@@ -28,27 +28,10 @@ sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
 from daemon import Daemon  # noqa: E402
 from daemon_http import call  # noqa: E402
+from dockerfile import instructions  # noqa: E402
 
 IMAGE_PREFIX = "/opt/trimserve"
 chart_values = yaml.safe_load(open(os.path.join(SRC, "deploy", "helm", "trimserve", "values.yaml")))
-
-
-def instructions(path):
-    """[(INSTRUCTION, arguments)] of a Dockerfile, continuation lines joined, comments dropped."""
-    out, pending = [], ""
-    for line in open(path):
-        if not pending and line.lstrip().startswith("#"):
-            continue
-        pending += line.rstrip("\n")
-        if pending.endswith("\\"):
-            pending = pending[:-1]
-            continue
-        if pending.strip():
-            word, _, rest = pending.strip().partition(" ")
-            out.append((word.upper(), " ".join(rest.split())))
-        pending = ""
-    return out
-
 
 entrypoint, cmd, healthcheck = None, None, None
 for name in ("Dockerfile", "Dockerfile.cpu"):

@@ -45,7 +45,7 @@ import yaml
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, terminate  # noqa: E402
 from daemon_http import call, metrics  # noqa: E402
 
 PROMETHEUS, PROMTOOL = "/usr/bin/prometheus", "/usr/bin/promtool"
@@ -244,13 +244,8 @@ class Prometheus:
             return "".join(f.readlines()[-20:])
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return "timeout"
+            return terminate(self.proc, 15)
         finally:
             self.log.close()
 

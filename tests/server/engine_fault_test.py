@@ -16,14 +16,13 @@ import os
 import sys
 import tempfile
 import threading
-import time
 
 import grpc
 
 SRC = os.environ.get("TRIMSERVE_SRC", os.getcwd())
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 import grpc_stubs  # noqa: E402
-from checks import check, problems  # noqa: E402
+from checks import check, problems, wait_for  # noqa: E402
 from daemon import DEFAULT_CONFIG, Daemon  # noqa: E402
 from daemon_http import greedy_text, idle, metrics, sse_events, status_of  # noqa: E402
 
@@ -78,15 +77,6 @@ def inject(tmp):
     with open(path + ".tmp", "w") as f:
         f.write("1")
     os.replace(path + ".tmp", path)  # appears whole: the engine never reads a torn count
-
-
-def wait_for(cond, seconds):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -58,9 +58,15 @@ class Daemon:
 
     def stop(self):
         """SIGTERM; returns the exit code (or 'timeout')."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return "timeout"
+        return terminate(self.proc, 30)
+
+
+def terminate(proc, timeout):
+    """SIGTERM, then up to `timeout` s for the exit code; past it SIGKILL and 'timeout'."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "timeout"
