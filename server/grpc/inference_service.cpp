@@ -35,6 +35,13 @@ const std::string& model_or_served(const std::string& model, const api::ServingC
   return model.empty() ? ctx.served_model : model;
 }
 
+// The first value of metadata `key` (lower case, as gRPC delivers keys), or "".
+std::string metadata_value(const grpc::CallbackServerContext& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
 }  // namespace
 
 InferenceService::InferenceService(const api::ServingContext& ctx) : ctx_(ctx) {}
@@ -42,12 +49,7 @@ InferenceService::InferenceService(const api::ServingContext& ctx) : ctx_(ctx) {
 std::variant<const TenantPolicy*, ApiError> InferenceService::caller(
     grpc::CallbackServerContext& context) const {
   if (auto e = api::draining_error(ctx_)) return *e;
-  std::string authorization;
-  const auto& metadata = context.client_metadata();
-  if (auto it = metadata.find("authorization"); it != metadata.end()) {
-    authorization.assign(it->second.data(), it->second.size());
-  }
-  return ctx_.tenants->authenticate(authorization);
+  return ctx_.tenants->authenticate(metadata_value(context, "authorization"));
 }
 
 void InferenceService::count_refusal(const std::string& tenant, const ApiError& e) const {
@@ -95,7 +97,11 @@ InferenceService::CallStart InferenceService::start_call(grpc::CallbackServerCon
     return out;
   }
   out.tenant = std::get<const TenantPolicy*>(who);
-  out.error = api::parse_generation_fields(generation_json(sampling, kv, session_id),
+  // As over HTTP, the x-session-id header (metadata here) stands in for a missing session_id:
+  // the one a load balancer hashes on to keep a conversation on its replica.
+  const std::string session =
+      session_id.empty() ? metadata_value(context, "x-session-id") : session_id;
+  out.error = api::parse_generation_fields(generation_json(sampling, kv, session),
                                            ctx_.model->vocab_size, /*text_completion=*/false, gen);
   if (!out.error) out.error = api::check_model(ctx_, model_or_served(model, ctx_), *out.tenant);
   return out;

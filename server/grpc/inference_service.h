@@ -51,7 +51,8 @@ class InferenceService final : public v1::Inference::CallbackService {
   std::variant<SessionKey, api::ApiError> session_key(grpc::CallbackServerContext& context,
                                                       const v1::SessionRequest& request) const;
   // What Generate and Chat check first: the caller (tenant), the generation fields read as
-  // the HTTP API reads them (into `gen`), the model. `error` set: refuse (under `tenant`'s
+  // the HTTP API reads them (into `gen`; an empty `session_id` falls back to the x-session-id
+  // metadata, as HTTP's to the X-Session-Id header), the model. `error` set: refuse (under `tenant`'s
   // name when known).
   struct CallStart {
     const api::TenantPolicy* tenant = nullptr;

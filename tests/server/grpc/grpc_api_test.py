@@ -4,7 +4,8 @@ against a live daemon, and compared with the HTTP API of the same daemon:
 - ListModels, Tokenize (text and messages) agree with /v1/models and /tokenize;
 - Generate streams exactly the greedy tokens and text /v1/completions returns, the last chunk
   with finish_reason and usage; logprobs arrive per token with the asked alternatives;
-- Chat continues a session (cached_tokens on the second turn), GetSession / DeleteSession;
+- Chat continues a session (cached_tokens on the second turn), GetSession / DeleteSession; the
+  x-session-id metadata names the session when session_id is empty;
 - bad input is INVALID_ARGUMENT / NOT_FOUND with the HTTP API's message, and the daemon
   keeps serving;
 - a cancelled stream frees its sequence (running requests and used KV pages back to 0);
@@ -128,6 +129,13 @@ with tempfile.TemporaryDirectory() as tmp:
         check(deleted.deleted, f"DeleteSession {deleted}")
         e = rpc_error(lambda: stub.GetSession(pb.SessionRequest(session_id="s1"), timeout=10))
         check(e is not None and e.code() == grpc.StatusCode.NOT_FOUND, f"deleted session: {e}")
+        # the x-session-id metadata (what an ingress hashes on) stands in for a missing session_id
+        md = [("x-session-id", "s2")]
+        list(stub.Chat(pb.ChatRequest(messages=turn1, sampling=greedy), metadata=md, timeout=60))
+        r2 = list(stub.Chat(pb.ChatRequest(messages=turn2, sampling=greedy), metadata=md, timeout=60))
+        check(r2[-1].usage.cached_tokens > 0, f"x-session-id turn 2 cached_tokens {r2[-1].usage.cached_tokens}")
+        check(stub.DeleteSession(pb.SessionRequest(session_id="s2"), timeout=10).deleted,
+              "the x-session-id session exists under its id")
 
         # bad input: the HTTP API's messages, as gRPC statuses
         def gen(**kw):
