@@ -86,7 +86,9 @@ ApiError from_status(const Status& s, std::string param) {
     case ErrorCode::kNotFound:
       return not_found_error(s.message(), std::move(param));
     case ErrorCode::kOutOfRange:
-      return make(413, "invalid_request_error", s.message(), std::move(param),
+      // 400, as OpenAI and vLLM answer it: the SDKs raise BadRequestError, and callers look
+      // for code context_length_exceeded there (413 is for bodies over the byte limit).
+      return make(400, "invalid_request_error", s.message(), std::move(param),
                   "context_length_exceeded");
     case ErrorCode::kFailedPrecondition:
       return make(409, "invalid_request_error", s.message(), std::move(param), "conflict");

@@ -5,9 +5,10 @@
 //   check_model       the served model (404) and the tenant's allowed models (403);
 //   chat_prompt       the chat template over normalized messages, tokenized (no template or
 //                     a render error: 422 / 400);
-//   admit_generation  a non-empty prompt (422) within the context (413: prompt + max_tokens;
-//                     max_tokens defaults to what the context leaves) and within
-//                     server.limits.max_prompt_tokens (413); room in the queue (503, class
+//   admit_generation  a non-empty prompt (422) within the context (400
+//                     context_length_exceeded: prompt + max_tokens; max_tokens defaults to
+//                     what the context leaves) and within server.limits.max_prompt_tokens
+//                     (400, the same code); room in the queue (503, class
 //                     kResourceExhausted, retry after 1 s); KV settings within the tenant's cap
 //                     (422); the tenant's rate limits (429, charged prompt + max_tokens) — then
 //                     submits to the engine loop.

@@ -67,7 +67,7 @@ async function expectError(cls, status, params, what) {
 await expectError(OpenAI.NotFoundError, 404, { model: "gpt-9", messages: hello }, "unknown model");
 await expectError(OpenAI.BadRequestError, 400, { model, messages: hello, temperature: "hot" }, "wrong type");
 await expectError(OpenAI.UnprocessableEntityError, 422, { model, messages: hello, max_tokens: -3 }, "negative max_tokens");
-await expectError(OpenAI.APIError, 413, { model, messages: hello, max_tokens: 1e9 }, "prompt + max_tokens over the context");
+await expectError(OpenAI.BadRequestError, 400, { model, messages: hello, max_tokens: 1e9 }, "prompt + max_tokens over the context");
 
 // Text completions, streamed and not, agree.
 const tc = await client.completions.create({ model, prompt: "Once upon a time", max_tokens: 5, temperature: 0 });

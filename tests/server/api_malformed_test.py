@@ -9,8 +9,8 @@ one), and after every case the daemon must still answer GET /health (and, now an
 the end, a real chat completion). A table of (case, status, message) is printed at the end.
 
 Status conventions checked (server/api/api_error.h): malformed JSON and wrong JSON types 400,
-unknown model 404, body or context too long 413, semantically invalid values 422, header block
-too large 431."""
+unknown model 404, prompt past the context 400 (code context_length_exceeded, as OpenAI), body
+too large 413, semantically invalid values 422, header block too large 431."""
 import http.client
 import json
 import os
@@ -165,16 +165,16 @@ with tempfile.TemporaryDirectory() as tmp:
         # Valid JSON: an escaped NUL and a UTF-8 4-byte character are ordinary content.
         chat_ok(port, "non-UTF-8 cases", messages=[{"role": "user", "content": "a\u0000b \U0001F600"}])
 
-        # --- max_tokens: wrong JSON type 400, bad value 422, past the context 413.
+        # --- max_tokens: wrong JSON type 400, bad value 422, past the context 400.
         api_case(port, "max_tokens -1", chat(max_tokens=-1), 422, "max_tokens")
         api_case(port, "max_tokens 0", chat(max_tokens=0), 422, "max_tokens")
         api_case(port, "max_tokens \"16\"", chat(max_tokens="16"), 400, "max_tokens")
         api_case(port, "max_tokens 1.5", chat(max_tokens=1.5), 400, "max_tokens")
         api_case(port, "max_completion_tokens 0", chat(max_completion_tokens=0), 422,
                  "max_completion_tokens")
-        api_case(port, "max_tokens 10**6 (past the context)", chat(max_tokens=10 ** 6), 413,
+        api_case(port, "max_tokens 10**6 (past the context)", chat(max_tokens=10 ** 6), 400,
                  "messages", code="context_length_exceeded", message_has="maximum context length")
-        e = api_case(port, "max_tokens 2**63-1", chat(max_tokens=2 ** 63 - 1), 413, "messages",
+        e = api_case(port, "max_tokens 2**63-1", chat(max_tokens=2 ** 63 - 1), 400, "messages",
                      code="context_length_exceeded")
         # The sum is saturated, never a wrapped negative number.
         check("requested -" not in e.get("message", ""), f"max_tokens 2**63-1: {e}")

@@ -152,7 +152,7 @@ with tempfile.TemporaryDirectory() as tmp:
         error(404, "model", "POST", "/v1/chat/completions", {"model": "gpt-9", "messages": hello})
         error(422, "max_tokens", "POST", "/v1/chat/completions",
               {"model": "tiny", "messages": hello, "max_tokens": -1})
-        error(413, "messages", "POST", "/v1/chat/completions",
+        error(400, "messages", "POST", "/v1/chat/completions",
               {"model": "tiny", "messages": hello, "max_tokens": 10 ** 9})
         error(413, None, "POST", "/v1/chat/completions", b"x" * 70000)
         error(404, "not_found", "GET", "/v2/nothing")
@@ -170,7 +170,7 @@ with tempfile.TemporaryDirectory() as tmp:
                        'vllm:time_to_first_token_seconds_bucket{model_name="tiny",le="+Inf"}',
                        'trimserve_requests_total{tenant="default",status="200",finish="length"}',
                        'trimserve_kv_evicted_entries_total{reason="session_deleted"}',
-                       'trimserve_rejected_requests_total{tenant="default",status="413"} 1',
+                       'trimserve_rejected_requests_total{tenant="default",status="400"} 3',
                        'trimserve_sessions_resident ',
                        'vllm:request_queue_time_seconds_count{model_name="tiny"}',
                        'trimserve_batch_sequences_bucket{model_name="tiny",le="1"}',

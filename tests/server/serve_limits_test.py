@@ -1,7 +1,8 @@
 """`trimserve serve` under its admission limits: a prompt over server.limits.max_prompt_tokens
-is 413, and with one running slot (scheduler.max_running_seqs 1) and server.limits.max_queue 2,
-a burst of concurrent requests gets 503 + Retry-After for those that would queue past the
-limit while the admitted ones complete; the daemon then serves normally and exits 0."""
+is 400 context_length_exceeded, and with one running slot (scheduler.max_running_seqs 1) and
+server.limits.max_queue 2, a burst of concurrent requests gets 503 + Retry-After for those that
+would queue past the limit while the admitted ones complete; the daemon then serves normally and
+exits 0."""
 import http.client
 import json
 import os
@@ -34,7 +35,8 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         status, _, body = post(daemon.port, {"model": "tiny", "prompt": "word " * 400, "max_tokens": 2})
         err = json.loads(body).get("error", {})
-        if status != 413 or "limit of 200" not in err.get("message", ""):
+        if (status != 400 or err.get("code") != "context_length_exceeded"
+                or "limit of 200" not in err.get("message", "")):
             problems.append(f"long prompt: {status} {body[:200]}")
 
         results = []
@@ -69,4 +71,4 @@ with tempfile.TemporaryDirectory() as tmp:
 if problems:
     print("FAILED:\n  " + "\n  ".join(problems))
     sys.exit(1)
-print("serve_limits_test: prompt limit 413, queue limit 503 + Retry-After, still serving")
+print("serve_limits_test: prompt limit 400, queue limit 503 + Retry-After, still serving")
