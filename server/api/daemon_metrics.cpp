@@ -6,8 +6,10 @@ namespace trimserve::api {
 
 namespace {
 
-const std::vector<double> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                             1,     2.5,  5,     10,   20,  40,  80};
+// From 1 ms: a GPU's decode step and inter-token time for a small model are a few ms, which a
+// first bucket of 5 ms would lump together (vLLM's buckets start at 1 ms too).
+const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                             0.5,   1,      2.5,   5,    10,    20,   40,  80};
 const std::vector<double> kStepTokenBuckets = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
 const std::vector<double> kSequenceBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
