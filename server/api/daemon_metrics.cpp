@@ -87,6 +87,15 @@ void DaemonMetrics::rejected(const std::string& tenant, int status) {
       .inc();
 }
 
+void DaemonMetrics::transport_error(int status) {
+  registry_.counter("trimserve_http_transport_errors_total",
+                    "HTTP requests the transport refused before routing (no tenant known yet): "
+                    "400 malformed, 408 too slow, 413 body too large, 431 headers too large, "
+                    "503 too many connections, 500 no answer.",
+                    {{"status", std::to_string(status)}})
+      .inc();
+}
+
 void DaemonMetrics::refresh(const EngineLoopStats& s) {
   const metrics::Labels model{{"model_name", model_}};
   const KvPoolStats& kv = s.sessions.pool;

@@ -25,6 +25,8 @@ class DaemonMetrics {
   void record(const CallRecord& call);
   // A request refused before it reached the engine (401/403/413/422/429/...).
   void rejected(const std::string& tenant, int status);
+  // An HTTP request the transport answered itself (http::TransportErrorObserver).
+  void transport_error(int status);
 
   std::string scrape() { return registry_.scrape(); }
 

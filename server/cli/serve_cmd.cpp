@@ -263,7 +263,8 @@ int serve_main(int argc, char** argv) {
       [&routes](http::HttpRequest r, std::shared_ptr<http::ResponseWriter> w) {
         routes.handle(std::move(r), std::move(w));
       },
-      limits, std::max(2u, std::min(8u, std::thread::hardware_concurrency())), https);
+      limits, std::max(2u, std::min(8u, std::thread::hardware_concurrency())), https,
+      [&metrics](int status) { metrics.transport_error(status); });
   if (Status s = server.listen(c.server.host, c.server.port); !s.ok()) {
     loop.stop();
     return report("serve", s);

@@ -160,6 +160,7 @@ void Connection::abandon(uint64_t exchange) {
   if (!answerable(exchange)) return;
   if (reply_ == Reply::kNone) {
     TransportError error = no_response_error();
+    context_->transport_error(error.status);
     send(exchange, error.status, "application/json", std::move(error.body), {});
   } else if (reply_ == Reply::kStreaming) {
     // The stream cannot be finished honestly: closing without the last chunk shows the
@@ -170,6 +171,7 @@ void Connection::abandon(uint64_t exchange) {
 }
 
 void Connection::final_reply(const TransportError& error, HeaderList headers) {
+  context_->transport_error(error.status);
   parser_.reset();
   phase_ = Phase::kFinalReply;
   disarm_deadline();

@@ -17,10 +17,11 @@ struct WorkGuard {
 };
 
 HttpServer::HttpServer(Handler handler, HttpLimits limits, int threads,
-                       std::shared_ptr<boost::asio::ssl::context> tls) {
+                       std::shared_ptr<boost::asio::ssl::context> tls,
+                       TransportErrorObserver on_transport_error) {
   int num_threads = std::max(threads, 1);
   context_ = std::make_shared<ServerContext>(std::move(handler), limits, num_threads,
-                                             std::move(tls));
+                                             std::move(tls), std::move(on_transport_error));
   work_ = std::make_unique<WorkGuard>(
       WorkGuard{boost::asio::make_work_guard(context_->io().get_executor())});
   threads_.reserve(num_threads);

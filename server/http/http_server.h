@@ -41,8 +41,11 @@ class HttpServer {
  public:
   // `threads` < 1 is taken as 1. `tls` (tls::make_ssl_context): serve HTTPS instead — a TLS
   // handshake, under limits.read_timeout_s, before each connection's first request.
+  // `on_transport_error`, when set, hears of each transport-level refusal (it must outlive
+  // stop(), which joins the threads that call it).
   HttpServer(Handler handler, HttpLimits limits, int threads,
-             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr,
+             TransportErrorObserver on_transport_error = {});
   ~HttpServer();  // stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

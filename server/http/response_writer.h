@@ -74,4 +74,9 @@ class ResponseWriter {
 // handler are caught; the request is then answered 500.
 using Handler = std::function<void(HttpRequest request, std::shared_ptr<ResponseWriter> writer)>;
 
+// Told the status of every answer the transport gives itself, without the handler (error_body.h:
+// 400 malformed, 408, 413, 431, 503 too many connections, 500 no answer), for metrics. Called
+// on an I/O thread; it must be quick and must not call back into the server.
+using TransportErrorObserver = std::function<void(int status)>;
+
 }  // namespace trimserve::http

@@ -3,8 +3,13 @@
 namespace trimserve::http {
 
 ServerContext::ServerContext(Handler handler, HttpLimits limits, int threads,
-                             std::shared_ptr<boost::asio::ssl::context> tls)
-    : io_(threads), handler_(std::move(handler)), limits_(limits), tls_(std::move(tls)) {}
+                             std::shared_ptr<boost::asio::ssl::context> tls,
+                             TransportErrorObserver on_transport_error)
+    : io_(threads),
+      handler_(std::move(handler)),
+      limits_(limits),
+      tls_(std::move(tls)),
+      on_transport_error_(std::move(on_transport_error)) {}
 
 bool ServerContext::mark_stopped() {
   std::unique_lock lock(stop_mutex_);

@@ -39,12 +39,17 @@ class ServerContext {
  public:
   // `tls` null: plain HTTP; otherwise every connection is a TLS session with this context.
   ServerContext(Handler handler, HttpLimits limits, int threads,
-                std::shared_ptr<boost::asio::ssl::context> tls);
+                std::shared_ptr<boost::asio::ssl::context> tls,
+                TransportErrorObserver on_transport_error = {});
 
   boost::asio::io_context& io() { return io_; }
   const Handler& handler() const { return handler_; }
   const HttpLimits& limits() const { return limits_; }
   boost::asio::ssl::context* tls() const { return tls_.get(); }
+  // Tells the observer (if any) that the transport answered `status` itself.
+  void transport_error(int status) const {
+    if (on_transport_error_) on_transport_error_(status);
+  }
 
   // Posts `fn` onto `executor` unless stop() has begun; returns whether it was posted. For
   // calls that come from outside the I/O threads (writers, public server methods).
@@ -82,6 +87,7 @@ class ServerContext {
   const Handler handler_;
   const HttpLimits limits_;
   const std::shared_ptr<boost::asio::ssl::context> tls_;
+  const TransportErrorObserver on_transport_error_;
 
   mutable std::shared_mutex stop_mutex_;
   bool stopped_ = false;  // guarded by stop_mutex_

@@ -11,7 +11,8 @@
 - live: a daemon with two tenants (acme rate-limited to 6 requests a minute), session files
   in a temporary kvpool.sessions.dir and a 64-page KV pool serves completions, multi-turn
   session chats (session_id field and X-Session-Id header), streams, session deletes, bad
-  requests (400, 401, 404), rate-limited requests (429), streams whose client hangs up (499)
+  requests (400, 401, 404; a body over max_body_bytes, 413 from the transport), rate-limited
+  requests (429), streams whose client hangs up (499)
   and two failed engine steps (the daemon's test hook TRIMSERVE_FAULT_INJECTION_FILE, with
   engine.on_step_error: recover): one fails a request before its first token (500), one a
   stream after it (an error event) — while Prometheus scrapes it every second and evaluates
@@ -58,7 +59,7 @@ RATE_INTERVAL = "30s"  # what Grafana's $__rate_interval stands for in the queri
 ACME, GLOBEX = "sk-acme-5d1e", "sk-globex-9a77"
 FAULT_FILE = None  # set below: the daemon's engine fails a step when this file appears
 # What the traffic gets (statuses, and what became of streams and engine faults), all of it.
-EXPECTED = (200, 400, 401, 404, 429, "DELETE 200", "stream done", "hung up", "engine fault: 500",
+EXPECTED = (200, 400, 401, 404, 413, 429, "DELETE 200", "stream done", "hung up", "engine fault: 500",
             "engine fault in stream: 200 error event")
 # Alarm clock for the whole test: children are killed and the test fails past it.
 TIME_LIMIT_S = 80
@@ -373,6 +374,7 @@ class Traffic(threading.Thread):
                                key="sk-not-a-key")[0]] += 1
             self.statuses[call(self.port, "POST", "/v1/completions", {"model": "no-such-model", "prompt": "x"},
                                key=ACME)[0]] += 1
+            self.statuses[call(self.port, "POST", "/v1/completions", b"x" * 70000, key=GLOBEX)[0]] += 1
         if i % 6 == 2:
             self.hang_up()
         if self.faults_from is None and self.scraped.is_set():

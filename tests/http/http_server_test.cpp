@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -119,6 +121,31 @@ TEST_CASE("malformed HTTP is 400 and closed", "[http]") {
   CHECK_THAT(response->body, Catch::EndsWith(R"(","type":"invalid_request_error",)"
                                              R"("param":null,"code":"bad_request"}})"));
   CHECK(client.wait_closed());
+}
+
+TEST_CASE("the transport error observer hears each refusal's status, and nothing of served requests",
+          "[http]") {
+  std::mutex mu;
+  std::vector<int> heard;
+  ServedHttp served(echo_handler, small_limits(), 2, [&](int status) {
+    std::lock_guard lock(mu);
+    heard.push_back(status);
+  });
+  auto answer = [&](const std::string& request) {
+    RawHttpClient client(served.port());
+    REQUIRE(client.send(request));
+    auto response = client.read_response();
+    REQUIRE(response);
+    return response->status;
+  };
+  CHECK(answer(get_request("/fine")) == 200);
+  CHECK(answer(post_request("/", std::string(1025, 'b'))) == 413);
+  CHECK(answer(get_request("/", "X-Big: " + std::string(2000, 'h') + "\r\n")) == 431);
+  CHECK(answer("\x01\x02 garbage\r\n\r\n") == 400);
+  CHECK(answer(post_request("/", "ok")) == 200);
+  // Each answer was written before the client read it, and the observer runs before the write.
+  std::lock_guard lock(mu);
+  CHECK(heard == std::vector<int>{413, 431, 400});
 }
 
 TEST_CASE("a request that does not arrive within read_timeout_s is 408 while others are served",

@@ -33,8 +33,8 @@ inline void echo_handler(http::HttpRequest request,
 
 struct ServedHttp {
   explicit ServedHttp(http::Handler handler, http::HttpLimits limits = small_limits(),
-                      int threads = 2)
-      : server(std::move(handler), limits, threads) {
+                      int threads = 2, http::TransportErrorObserver on_transport_error = {})
+      : server(std::move(handler), limits, threads, nullptr, std::move(on_transport_error)) {
     Status listening = server.listen("127.0.0.1", 0);
     REQUIRE(listening.ok());
   }

@@ -171,6 +171,7 @@ with tempfile.TemporaryDirectory() as tmp:
                        'trimserve_requests_total{tenant="default",status="200",finish="length"}',
                        'trimserve_kv_evicted_entries_total{reason="session_deleted"}',
                        'trimserve_rejected_requests_total{tenant="default",status="400"} 3',
+                       'trimserve_http_transport_errors_total{status="413"} 1',
                        'trimserve_sessions_resident ',
                        'vllm:request_queue_time_seconds_count{model_name="tiny"}',
                        'trimserve_batch_sequences_bucket{model_name="tiny",le="1"}',
