@@ -4,8 +4,8 @@
 //
 // Status mapping used by every route: malformed JSON and wrong types 400; unknown model,
 // route or session 404; prompt past the context 400 (code context_length_exceeded, as OpenAI);
-// body over the byte limit 413; semantically invalid values 422; busy
-// session 409; quota and rate limits 429 (+ Retry-After); draining / shutting down 503.
+// body over the byte limit 413; semantically invalid values 422; busy session 409; quota and
+// rate limits 429 (+ Retry-After); draining / shutting down 503.
 #pragma once
 
 #include <optional>
@@ -52,9 +52,9 @@ namespace trimserve::api {
 void send_error(http::ResponseWriter& writer, const ApiError& e);
 
 // From an internal Status: kInvalidArgument 422 (values that parsed but are not allowed),
-// kNotFound 404, kOutOfRange 400 context_length_exceeded, kFailedPrecondition 409, kResourceExhausted 429,
-// kUnavailable 503, kDeadlineExceeded 504, kPermissionDenied 403, kUnauthenticated 401,
-// others 500.
+// kNotFound 404, kOutOfRange 400 context_length_exceeded, kFailedPrecondition 409,
+// kResourceExhausted 429, kUnavailable 503, kDeadlineExceeded 504, kPermissionDenied 403,
+// kUnauthenticated 401, others 500.
 ApiError from_status(const Status& s, std::string param = "");
 
 }  // namespace trimserve::api

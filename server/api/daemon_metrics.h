@@ -23,7 +23,7 @@ class DaemonMetrics {
   DaemonMetrics(EngineLoop& loop, std::string model_name);
 
   void record(const CallRecord& call);
-  // A request refused before it reached the engine (401/403/413/422/429/...).
+  // A request refused before it reached the engine (400/401/403/404/422/429/...).
   void rejected(const std::string& tenant, int status);
   // An HTTP request the transport answered itself (http::TransportErrorObserver).
   void transport_error(int status);
