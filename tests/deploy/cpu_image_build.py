@@ -34,7 +34,7 @@ SRC = os.environ.get("TRIMSERVE_SRC", os.path.join(os.path.dirname(os.path.abspa
 SRC = os.path.abspath(SRC)
 sys.path.insert(0, os.path.join(SRC, "tests", "support"))
 from checks import check, problems  # noqa: E402
-from daemon import Daemon  # noqa: E402
+from daemon import Daemon, wait_exit  # noqa: E402
 from daemon_http import call  # noqa: E402
 
 WORK = os.path.join(SRC, "build-image")
@@ -145,10 +145,10 @@ health = (config.get("Healthcheck") or {}).get("Test") or []
 check(health[:1] == ["CMD-SHELL"] and "/health" in " ".join(health), f"healthcheck: {health}")
 
 ctr = buildah("from", "--pull=never", IMAGE)
+run_in_ctr = BUILDAH + ["run", "--isolation", "chroot", "--network", "host", ctr, "--"]
 try:
     def in_container(*argv):
-        return subprocess.run(BUILDAH + ["run", "--isolation", "chroot", "--network", "host", ctr, "--"] + list(argv),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return subprocess.run(run_in_ctr + list(argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     who = in_container("sh", "-c", "id -u; pwd; command -v g++ cmake || true; ls /src 2>&1 || true")
     lines = who.stdout.split("\n")
@@ -160,7 +160,7 @@ try:
     for flag in ("--port", "--grpc-port"):
         argv[argv.index(flag) + 1] = "0"
     with tempfile.TemporaryDirectory() as tmp:
-        daemon = Daemon(tmp, argv=BUILDAH + ["run", "--isolation", "chroot", "--network", "host", ctr, "--"] + argv)
+        daemon = Daemon(tmp, argv=run_in_ctr + argv)
         check(any("model loaded from /opt/trimserve/share/trimserve/models/trimchat-6m" in ln for ln in daemon.log),
               "the container's daemon loaded the embedded model from /opt/trimserve")
         probe = health[1].replace(":8080/", f":{daemon.port}/")
@@ -175,17 +175,13 @@ try:
         g = in_container("/opt/trimserve/bin/trimserve", "client", "--target", f"127.0.0.1:{port}",
                          "--prompt", "Hello!", "--json")
         check(g.returncode == 0 and '"text"' in g.stdout, f"trimserve client over gRPC in the container: {g.stdout}")
-        print(f"container: HEALTHCHECK ok; HTTP chat: {reply!r}; gRPC client: {g.stdout.strip()[:160]}")
+        print(f"container: HEALTHCHECK {'ok' if h.returncode == 0 else 'FAILED'}; HTTP chat: {reply!r}; gRPC client: {g.stdout.strip()[:160]}")
         # SIGTERM to the daemon itself, as a container engine sends it to the entrypoint.
         inner = [p for p in descendants(daemon.proc.pid) if cmdline(p) == entrypoint[0]]
         check(len(inner) == 1, f"the container's daemon process: {inner}")
         for pid in inner:
             os.kill(pid, signal.SIGTERM)
-        try:
-            rc = daemon.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            daemon.proc.kill()
-            rc = "timeout"
+        rc = wait_exit(daemon.proc, 40)
         check(rc == 0, f"the container exits 0 after SIGTERM: {rc}\n{''.join(daemon.log[-5:])}")
 finally:
     buildah("rm", ctr, check_rc=False)

@@ -14,7 +14,6 @@ def check(cond, what):
     return cond
 
 
-
 def wait_for(cond, seconds):
     """Polls cond() every 50 ms for up to `seconds`; returns its last value."""
     deadline = time.time() + seconds

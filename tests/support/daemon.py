@@ -64,6 +64,12 @@ class Daemon:
 def terminate(proc, timeout):
     """SIGTERM, then up to `timeout` s for the exit code; past it SIGKILL and 'timeout'."""
     proc.send_signal(signal.SIGTERM)
+    return wait_exit(proc, timeout)
+
+
+def wait_exit(proc, timeout):
+    """Up to `timeout` s for the exit code of `proc`, already told to stop; past it SIGKILL and
+    'timeout'."""
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -1,5 +1,5 @@
-"""Reads a Dockerfile as its instructions, for the tests of deploy/Dockerfile* (no container
-engine runs on CI's machines, so the tests read what the images would do)."""
+"""Reads a Dockerfile as its instructions, for the tests of deploy/Dockerfile* that check what
+the images would do without building them (tests/deploy/image_steps_test.py, compose_file_test.py)."""
 
 
 def instructions(path):
